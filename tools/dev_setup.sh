@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine for using and testing the hub: a virtualenv in .venv with paddle, the
+# core (editable), every module package in modules/ (installed as users install them), and the
+# test tools. Safe to run again: pip skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+PIP=(.venv/bin/python -m pip install -q --disable-pip-version-check)
+
+# Either paddle distribution satisfies the modules; install the CPU build only when neither is present,
+# so a GPU install is never replaced by the CPU one.
+if ! .venv/bin/python -c "import importlib.metadata as m, sys; sys.exit(not any(
+        d.metadata['Name'] in ('paddlepaddle', 'paddlepaddle-gpu') for d in m.distributions()))"; then
+    "${PIP[@]}" "paddlepaddle==3.3.1"
+fi
+
+"${PIP[@]}" -e ".[test,serving]"
+"${PIP[@]}" -r tests/requirements.txt
+for pkg in modules/*/; do
+    [ -f "$pkg/pyproject.toml" ] && "${PIP[@]}" --no-deps "$pkg"
+done
+# Runtime dependencies of the module packages (--no-deps above keeps pip from looking for hubcore on the index).
+.venv/bin/python tools/module_requirements.py > .venv/module-requirements.txt
+"${PIP[@]}" -r .venv/module-requirements.txt
+
+# A CJK font for the OCR tests' rendered images (Debian package; skipped where apt is absent).
+if ! fc-list 2>/dev/null | grep -qi "wqy" && [ ! -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
+    if command -v apt-get >/dev/null 2>&1; then
+        (apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei) >/dev/null 2>&1 \
+            || echo "dev_setup: could not install fonts-wqy-microhei; OCR rendering tests will fail" >&2
+    fi
+fi
