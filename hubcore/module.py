@@ -118,9 +118,16 @@ class Module(metaclass=_ModuleMeta):
         from .artifacts import cached_build
 
         m = self.manifest()
-        hashes = tuple(m.artifact(a).sha256 or _provided_sha(m, a, self.version) for a in inputs)
+        hashes = tuple(m.artifact(a).sha256 or self._unpinned_sha(a) for a in inputs)
         return cached_build(module=m.name, version=self.version, key=key, build=build,
                             input_hashes=hashes, builder_version=builder_version)
+
+    def _unpinned_sha(self, artifact: str) -> str:
+        # Provided or development (file: without sha256) artifacts: fetch first so the recorded hash is current.
+        from .artifacts import provided_sha256
+
+        self.artifact(artifact)
+        return provided_sha256(self.name, self.version, artifact)
 
     # -- the uniform interface --------------------------------------------------------------------
     def predict(self, *args: Any, **kwargs: Any) -> Any:
@@ -142,10 +149,6 @@ class Module(metaclass=_ModuleMeta):
             return f"<hub module {type(self).__qualname__}>"
 
 
-def _provided_sha(m: ModuleManifest, artifact: str, version: str) -> str:
-    from .artifacts import provided_sha256
-
-    return provided_sha256(m.name, version, artifact)
 
 
 def _manifest_for_class(cls: type) -> ModuleManifest:

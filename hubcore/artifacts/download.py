@@ -1,0 +1,221 @@
+"""HTTP downloads with timeouts, retries with exponential backoff, Range resume and a progress bar.
+
+`requests` is imported inside the functions so that `import hubcore.artifacts` stays cheap.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import settings
+from ..errors import ArtifactNotAvailable
+
+BACKOFF_SECONDS = 0.5  # first pause between attempts; doubles each failure
+BACKOFF_MAX_SECONDS = 30.0
+# Bytes still in the reader's buffer when a connection drops are lost, so keep chunks modest.
+CHUNK_BYTES = 64 * 1024
+
+NETWORK_ADVICE = ("Check the network connection; or set HUB_MIRROR to a mirror that serves the file "
+                  "(HUB_INDEX_URL for pypi: sources); or fetch the file another way and install it with "
+                  "`hub download MODULE --artifact NAME --from FILE`.")
+
+
+def redact(url: str) -> str:
+    """url without a password (index URLs may carry credentials), for messages."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _advice(last_error: str) -> str:
+    if "SSLError" in last_error or "CERTIFICATE" in last_error:
+        return ("A TLS certificate could not be verified: behind an intercepting proxy, point "
+                "REQUESTS_CA_BUNDLE at its CA certificate. " + NETWORK_ADVICE)
+    return NETWORK_ADVICE
+
+
+def _fatal_request_errors() -> tuple[type, ...]:
+    import requests
+
+    return (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader)
+
+
+class _Retry(Exception):
+    """One attempt failed in a way worth retrying."""
+
+
+def _session() -> Any:
+    import requests
+
+    from .. import __version__
+
+    session = requests.Session()
+    session.headers["User-Agent"] = f"hubcore/{__version__}"
+    return session
+
+
+def _backoff(failures: int) -> None:
+    time.sleep(min(BACKOFF_SECONDS * 2 ** max(failures - 1, 0), BACKOFF_MAX_SECONDS))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def download_file(url: str, dest: Path, *, expected_size: int | None, what: str) -> None:
+    """Stream url into dest, resuming from the bytes already in dest (Range), retrying on failures.
+
+    Verification is the caller's job: this only guarantees that the server's bytes were written.
+    An attempt that adds bytes resets the failure count, so a flaky link still finishes.
+    """
+    import requests
+
+    attempts = max(1, settings.download_retries())
+    failures, best, last = 0, _size(dest), ""
+    with _session() as session:
+        while True:
+            try:
+                _attempt(session, url, dest, expected_size, what)
+                return
+            except _Retry as exc:
+                last = str(exc)
+            except _fatal_request_errors() as exc:
+                raise ArtifactNotAvailable(f"cannot download {what}: {redact(url)} is not a usable URL "
+                                           f"({type(exc).__name__}: {exc}); fix the artifact's source or "
+                                           f"HUB_MIRROR") from None
+            except requests.RequestException as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            now = _size(dest)
+            if now > best:
+                best, failures = now, 0
+            else:
+                failures += 1
+            if failures >= attempts:
+                raise ArtifactNotAvailable(
+                    f"could not download {what} from {redact(url)} after {attempts} attempts without progress "
+                    f"(last error: {last}). {_advice(last)}") from None
+            _backoff(failures)
+
+
+def _attempt(session: Any, url: str, dest: Path, expected_size: int | None, what: str) -> None:
+    have = _size(dest)
+    if expected_size is not None and have > expected_size:
+        dest.write_bytes(b"")
+        have = 0
+    if expected_size is not None and 0 < have == expected_size:
+        return
+    # identity: the sha256 is of the bytes as stored, never of a transfer-decoded variant.
+    headers = {"Accept-Encoding": "identity"}
+    if have:
+        headers["Range"] = f"bytes={have}-"
+    timeout = settings.download_timeout()
+    with session.get(url, headers=headers, stream=True, timeout=(timeout, timeout)) as resp:
+        status = resp.status_code
+        if status == 416 and have:
+            total = _total_from_content_range(resp.headers.get("Content-Range", ""))
+            if total == have:
+                return
+            dest.write_bytes(b"")
+            raise _Retry(f"server refused the range {have}- (HTTP 416)")
+        if status in (408, 425, 429) or status >= 500:
+            raise _Retry(f"HTTP {status} {resp.reason}")
+        if status >= 400:
+            raise ArtifactNotAvailable(f"could not download {what}: {redact(url)} answered HTTP {status} "
+                                       f"{resp.reason}. {NETWORK_ADVICE}")
+        if status == 206:
+            start = _start_from_content_range(resp.headers.get("Content-Range", ""))
+            if start != have:
+                dest.write_bytes(b"")
+                raise _Retry(f"server resumed at byte {start}, not {have}")
+            mode = "ab"
+        else:  # 200 (the server ignored Range): start over
+            mode, have = "wb", 0
+        length = resp.headers.get("Content-Length")
+        total = have + int(length) if length and length.isdigit() else expected_size
+        got = 0
+        with open(dest, mode) as out, _progress(total, have, what) as bar:
+            for chunk in resp.iter_content(CHUNK_BYTES):
+                out.write(chunk)
+                got += len(chunk)
+                bar.update(len(chunk))
+        if total is not None and have + got < total:
+            raise _Retry(f"connection closed after {have + got} of {total} bytes")
+
+
+def _start_from_content_range(value: str) -> int | None:
+    # "bytes START-END/TOTAL"
+    try:
+        return int(value.split()[1].split("-")[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def _total_from_content_range(value: str) -> int | None:
+    try:
+        return int(value.rsplit("/", 1)[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def get_text(url: str, *, headers: dict[str, str], what: str) -> tuple[str, str, str]:
+    """GET a small document (an index page) with retries; return (text, content type, final URL)."""
+    import requests
+
+    attempts = max(1, settings.download_retries())
+    timeout = settings.download_timeout()
+    last = ""
+    with _session() as session:
+        for failure in range(1, attempts + 1):
+            try:
+                resp = session.get(url, headers=headers, timeout=(timeout, timeout))
+            except _fatal_request_errors() as exc:
+                raise ArtifactNotAvailable(f"cannot read {what}: {redact(url)} is not a usable URL "
+                                           f"({type(exc).__name__}: {exc}); fix HUB_INDEX_URL / "
+                                           f"PIP_INDEX_URL") from None
+            except requests.RequestException as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            else:
+                if resp.status_code in (408, 425, 429) or resp.status_code >= 500:
+                    last = f"HTTP {resp.status_code} {resp.reason}"
+                elif resp.status_code >= 400:
+                    raise ArtifactNotAvailable(f"could not read {what}: {redact(url)} answered HTTP "
+                                               f"{resp.status_code} {resp.reason}. {NETWORK_ADVICE}")
+                else:
+                    return resp.text, resp.headers.get("Content-Type", ""), resp.url
+            if failure < attempts:
+                _backoff(failure)
+    raise ArtifactNotAvailable(f"could not read {what} from {redact(url)} after {attempts} attempts "
+                               f"(last error: {last}). {_advice(last)}")
+
+
+class _NoBar:
+    def __enter__(self) -> "_NoBar":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        return None
+
+
+def _progress(total: int | None, initial: int, what: str) -> Any:
+    """A tqdm bar on an interactive stderr; nothing in logs, pipes and CI."""
+    if not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
+        return _NoBar()
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _NoBar()
+    return tqdm(total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024,
+                desc=what, leave=False, file=sys.stderr)
