@@ -209,9 +209,16 @@ def describe_schema(schema: dict) -> str:
         return " or ".join(describe_schema(s) for s in schema["anyOf"])
     kind = schema.get("type", "any value")
     if kind == "array" and "items" in schema:
-        return f"a list of {describe_schema(schema['items'])}"
+        return f"a list of {_plural(schema['items'])}"
     return {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true/false",
             "object": "an object", "null": "null"}.get(kind, kind)
+
+
+def _plural(schema: dict) -> str:
+    if "anyOf" in schema or schema.get("type") == "array":
+        return f"items that are each {describe_schema(schema)}"
+    return {"string": "strings", "integer": "integers", "number": "numbers", "boolean": "booleans",
+            "object": "objects", "null": "nulls"}.get(schema.get("type", ""), "values")
 
 
 def _describe_value(value: Any) -> str:

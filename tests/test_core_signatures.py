@@ -50,7 +50,7 @@ def test_request_schema_is_json_schema_with_defaults():
 @pytest.mark.parametrize("payload, message", [
     ([], "must be a JSON object"),
     ({}, "missing required field 'texts'"),
-    ({"texts": "one"}, r"tag.texts: expected a list of a string, got a string"),
+    ({"texts": "one"}, r"tag.texts: expected a list of strings, got a string"),
     ({"texts": ["a", 2]}, r"tag.texts\[1\]: expected a string, got an integer"),
     ({"texts": ["a"], "top_k": True}, "tag.top_k: expected an integer, got a boolean"),
     ({"texts": ["a"], "top_k": 1.5}, "tag.top_k: expected an integer, got a number"),

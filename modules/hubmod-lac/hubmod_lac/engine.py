@@ -1,0 +1,80 @@
+"""A paddle.inference predictor for LAC's Paddle 1.x programs, fed whole batches as one LoD tensor.
+
+LAC's models take int64 ids of shape [total, 1] plus a LoD (the offsets [0, n1, n1+n2, ...] of each
+sentence), so any number of sentences of any lengths run in a single call: the GRU kernels step
+through all sentences together, which is where the speed of batching comes from (see batching.py
+for why sentences of similar length should share a call).
+
+CPU choices: oneDNN on (paddle's fc+gru fusion passes turn each GRU into one fused kernel) and one
+math thread by default. The work per call is a chain of small sequential GRU steps, so more
+threads mostly add synchronisation; more throughput comes from more sentences per call and, in a
+server, from more workers. `threads=` overrides it.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from hubcore.errors import ArtifactError, NotSupported
+from hubcore.inference import gpu_available, parse_device
+
+PROGRAM_FILE = "__model__"  # Paddle 1.x inference program; parameters sit beside it, one file each
+
+
+def offsets(lengths: Sequence[int]) -> list[int]:
+    """LoD offsets [0, n1, n1+n2, ...] for sequences of the given lengths."""
+    out = [0]
+    for n in lengths:
+        out.append(out[-1] + n)
+    return out
+
+
+class LodPredictor:
+    """Runs one LAC program on id sequences; safe to share between threads (calls are serialised)."""
+
+    def __init__(self, model_dir: Path, device: str | None = "cpu", threads: int = 1, mkldnn: bool = True) -> None:
+        import paddle.inference as pi
+
+        if not (Path(model_dir) / PROGRAM_FILE).is_file():
+            raise ArtifactError(f"{model_dir} holds no {PROGRAM_FILE}; the cached LAC artifact is incomplete, "
+                                f"remove it with `hub clear lac` and load the module again")
+        kind, index = parse_device(device)
+        config = pi.Config(str(model_dir))
+        config.disable_glog_info()
+        config.switch_ir_optim(True)
+        if kind == "gpu":
+            if not gpu_available():
+                raise NotSupported(f"device={device!r} but paddle sees no GPU; install paddlepaddle-gpu or "
+                                   f"load the module with device='cpu'")
+            config.enable_use_gpu(256, index)
+            self.device = f"gpu:{index}"
+        else:
+            config.disable_gpu()
+            config.set_cpu_math_library_num_threads(max(1, int(threads)))
+            if mkldnn:
+                config.enable_mkldnn()
+            else:
+                config.disable_mkldnn()
+            self.device = "cpu"
+        self._predictor = pi.create_predictor(config)
+        self.input_names: list[str] = list(self._predictor.get_input_names())
+        self._inputs = [self._predictor.get_input_handle(n) for n in self.input_names]
+        self._output = self._predictor.get_output_handle(self._predictor.get_output_names()[0])
+        self._lock = threading.Lock()
+
+    def run(self, lod: list[int], *sequences: Any) -> np.ndarray:
+        """One output value per input id, for all sentences at once (lod: the sentences' offsets).
+
+        sequences: one flat id sequence per program input (words; for the rank model also the tags).
+        """
+        arrays = [np.asarray(s, dtype=np.int64).reshape(-1, 1) for s in sequences]
+        with self._lock:
+            for handle, array in zip(self._inputs, arrays):
+                handle.reshape(list(array.shape))
+                handle.copy_from_cpu(array)
+                handle.set_lod([lod])
+            self._predictor.run()
+            return self._output.copy_to_cpu().reshape(-1)
