@@ -1,0 +1,1 @@
+"""The `hub` command line; see main.py. Importing this package imports nothing heavy."""

@@ -1,0 +1,1 @@
+"""hubmod-example: the smallest honest hub module (see module.py). Imports nothing heavy."""
