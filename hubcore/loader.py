@@ -20,6 +20,12 @@ PADDLE_DISTRIBUTIONS = ("paddlepaddle", "paddlepaddle-gpu")
 def load_module(name: str | None = None, version: str | None = None, directory: str | Path | None = None,
                 **init_args: Any) -> Any:
     """Return a constructed module instance; see hubcore.Module."""
+    return module_class(name=name, version=version, directory=directory)(**init_args)
+
+
+def module_class(name: str | None = None, version: str | None = None,
+                 directory: str | Path | None = None) -> type:
+    """The class hub.Module(...) would construct, found, checked and imported but not constructed."""
     if directory is not None:
         manifest, cls = _from_directory(Path(directory), name)
     else:
@@ -30,7 +36,7 @@ def load_module(name: str | None = None, version: str | None = None, directory: 
         check_requirements(manifest)
         cls = import_entry(manifest)
     _attach(cls, manifest)
-    return cls(**init_args)
+    return cls
 
 
 def _pick_entry(name: str, version: str | None) -> ModuleEntry:

@@ -90,7 +90,7 @@ def test_help_list_search_show_import_neither_paddle_nor_module_code(tmp_path):
                 pass
             codes = [main(["list"]), main(["search", "fkimp"]), main(["show", "fkimp"])]
         heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("paddle", "hubmod_fkimp", "numpy")
-                       or m.startswith("hubcore.serving"))
+                       or m.startswith("hubcore.server"))
         print(codes, heavy, "fkimp" in out.getvalue())
         """)
     env = dict(os.environ, PYTHONPATH=str(site))
@@ -200,24 +200,24 @@ def test_errors_are_one_line_and_hub_debug_shows_the_traceback(site, capsys, mon
 
 
 def test_serving_is_dispatched_lazily_with_a_clear_message_when_missing(capsys, monkeypatch):
-    import hubcore.serving
+    import hubcore.server
 
-    monkeypatch.setitem(sys.modules, "hubcore.serving.cli", None)  # as if the file were not there
-    monkeypatch.delattr(hubcore.serving, "cli", raising=False)
+    monkeypatch.setitem(sys.modules, "hubcore.server.cli", None)  # as if the file were not there
+    monkeypatch.delattr(hubcore.server, "cli", raising=False)
     code, out, err = hub(capsys, "serving", "start", "-m", "x")
     assert code == 1 and "`hub serving` is not available in this installation" in err
 
 
-def test_serving_uses_configure_and_main_of_hubcore_serving_cli(capsys, monkeypatch):
+def test_serving_uses_configure_and_main_of_hubcore_server_cli(capsys, monkeypatch):
     import types
 
-    fake = types.ModuleType("hubcore.serving.cli")
+    fake = types.ModuleType("hubcore.server.cli")
     fake.configure = lambda parser: parser.add_argument("action")
     fake.main = lambda args: print(f"serving {args.action}") or 7
-    monkeypatch.setitem(sys.modules, "hubcore.serving.cli", fake)
-    import hubcore.serving
+    monkeypatch.setitem(sys.modules, "hubcore.server.cli", fake)
+    import hubcore.server
 
-    monkeypatch.setattr(hubcore.serving, "cli", fake, raising=False)
+    monkeypatch.setattr(hubcore.server, "cli", fake, raising=False)
     code, out, _ = hub(capsys, "serving", "start")
     assert (code, out) == (7, "serving start\n")
 

@@ -2,7 +2,7 @@
 
 Keeping this file free of heavy imports is what keeps `hub --help`, `hub list`, `hub search` and
 `hub show` fast and free of paddle and plugin code. `hub run NAME ...` and `hub serving ...` build
-their flags at run time (from the module's signature, and from hubcore.serving.cli), so they are
+their flags at run time (from the module's signature, and from hubcore.server.cli), so they are
 dispatched before the main parser sees their arguments.
 """
 from __future__ import annotations
@@ -186,11 +186,11 @@ def _dispatch(argv: list[str]) -> int:
 
 def _serving(argv: list[str]) -> int:
     try:
-        from ..serving import cli as serving_cli
+        from ..server import cli as serving_cli
     except ImportError as exc:
         missing = getattr(exc, "name", "") or ""
-        if missing.startswith("hubcore.serving"):
-            raise HubError("`hub serving` is not available in this installation (hubcore.serving.cli is missing); "
+        if missing.startswith("hubcore.server"):
+            raise HubError("`hub serving` is not available in this installation (hubcore.server.cli is missing); "
                            "reinstall hubcore") from None
         raise HubError(f"`hub serving` needs a package that is not installed: {exc}; install it with "
                        f"`pip install 'hubcore[serving]'`") from None

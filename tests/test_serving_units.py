@@ -1,0 +1,218 @@
+"""In-process tests of the serving pieces: config parsing, v2 tensor mapping, the batching queue."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import hubcore
+from hubcore.errors import InputError
+from hubcore.server import pidfile
+from hubcore.server.config import ModuleSpec, build_config, parse_module_list
+from hubcore.server.runner import ModuleRunner
+from hubcore.server.v2 import output_tensor, payload_from_request
+from hubcore.signatures import collect_signatures
+
+
+# -- configuration ----------------------------------------------------------------------------------
+def test_paddlehub_config_file_is_read_and_flags_win(tmp_path, monkeypatch):
+    monkeypatch.delenv("HUB_SERVING_TOKEN", raising=False)
+    (tmp_path / "mods" / "mine").mkdir(parents=True)
+    conf = tmp_path / "serving.json"
+    conf.write_text(json.dumps({
+        "modules_info": {
+            "lac": {"init_args": {"version": "2.1.0", "use_cuda": False}, "predict_args": {"batch_size": 1}},
+            "mine": {"directory": "mods/mine", "init_args": {"max_sleep_s": 0.5}},
+        },
+        "port": 8870, "workers": 2, "use_multiprocess": True, "use_gpu": True, "gpu": "1",
+    }))
+    config = build_config(modules=None, config_file=str(conf), flags={"port": 9000, "workers": None})
+    lac, mine = config.modules
+    assert lac == ModuleSpec(name="lac", version="2.1.0", init_args={"use_cuda": False},
+                             predict_args={"batch_size": 1})
+    assert mine.directory == str((tmp_path / "mods" / "mine").resolve()) and mine.init_args == {"max_sleep_s": 0.5}
+    assert (config.port, config.workers, config.device, config.host) == (9000, 2, "gpu:1", "127.0.0.1")
+
+
+@pytest.mark.parametrize("content, message", [
+    ({"modules_info": {"lac": {}}, "prot": 1}, r"unknown key\(s\) \['prot'\]"),
+    ({"modules_info": {"lac": {"init_arg": {}}}}, r"modules_info.lac: unknown key\(s\) \['init_arg'\]"),
+    ({"modules_info": {"lac": {}}, "use_gpu": True, "gpu": "0,1"}, "one server per GPU"),
+    ({"modules_info": []}, "modules_info must be an object"),
+    ({"modules_info": {"lac": {}}, "workers": 0}, "workers must be >= 1"),
+    ({"modules_info": {"lac": {}}, "device": "tpu"}, "device must be cpu, gpu or gpu:N"),
+])
+def test_bad_config_files_name_the_problem(tmp_path, content, message):
+    conf = tmp_path / "c.json"
+    conf.write_text(json.dumps(content))
+    with pytest.raises(InputError, match=message):
+        build_config(modules=None, config_file=str(conf), flags={})
+
+
+def test_module_list_accepts_names_pins_and_folders(tmp_path):
+    specs = parse_module_list(["lac,chinese_ocr_db_crnn_mobile==1.1.0", str(tmp_path)])
+    assert [(s.name, s.version, s.directory) for s in specs] == [
+        ("lac", None, None), ("chinese_ocr_db_crnn_mobile", "==1.1.0", None), (None, None, str(tmp_path))]
+    with pytest.raises(InputError, match="no such folder"):
+        parse_module_list(["./missing"])
+    with pytest.raises(InputError, match="nothing to serve"):
+        build_config(modules=[], config_file=None, flags={})
+
+
+def test_token_comes_from_the_environment_and_must_not_be_trivial(monkeypatch):
+    monkeypatch.setenv("HUB_SERVING_TOKEN", "s3cret-token")
+    assert build_config(modules=["lac"], config_file=None, flags={}).token == "s3cret-token"
+    assert build_config(modules=["lac"], config_file=None, flags={"token": "other-token"}).token == "other-token"
+    with pytest.raises(InputError, match="at least 8 characters"):
+        build_config(modules=["lac"], config_file=None, flags={"token": "abc"})
+
+
+# -- v2 tensors -------------------------------------------------------------------------------------
+class Tensors(hubcore.Module):
+    @hubcore.serving
+    def run(self, texts: list[str], grid: list[list[int]], scale: float = 1.0, flag: bool = False,
+            options: dict | None = None, image: hubcore.Image | None = None) -> list[float]:
+        return []
+
+
+TSIG = collect_signatures(Tensors)["run"]
+
+
+def tensor(name, datatype, shape, data):
+    return {"name": name, "datatype": datatype, "shape": shape, "data": data}
+
+
+def test_v2_inputs_map_to_signature_arguments():
+    body = {"inputs": [
+        tensor("texts", "BYTES", [2], ["a", "b"]),
+        tensor("grid", "INT32", [2, 3], [1, 2, 3, 4, 5, 6]),
+        tensor("scale", "INT64", [1], [2]),
+        tensor("flag", "BOOL", [1], [True]),
+        tensor("options", "BYTES", [1], ['{"k": [1, 2]}']),
+        tensor("image", "BYTES", [1], ["aGVsbG8="]),
+    ]}
+    payload = payload_from_request(body, TSIG)
+    assert payload == {"texts": ["a", "b"], "grid": [[1, 2, 3], [4, 5, 6]], "scale": 2, "flag": True,
+                       "options": {"k": [1, 2]}, "image": "aGVsbG8="}
+    assert TSIG.bind(payload, remote=True)["image"] == b"hello"
+    nested = payload_from_request({"inputs": [tensor("grid", "INT64", [2, 1], [[1], [2]])]}, TSIG)
+    assert nested == {"grid": [[1], [2]]}
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ([tensor("texts", "INT64", [1], [1])], "datatype must be BYTES"),
+    ([tensor("texts", "BYTES", [3], ["a"])], r"shape \[3\] holds 3 elements but data has 1"),
+    ([tensor("grid", "INT64", [2], [1, 2])], r"expected a 2-dimensional tensor"),
+    ([tensor("scale", "FP64", [2], [1.0, 2.0])], r"takes one value"),
+    ([tensor("flag", "BOOL", [1], [1])], "not BOOL"),
+    ([tensor("options", "BYTES", [1], ["{"])], "not valid JSON"),
+    ([tensor("nope", "BYTES", [1], ["a"])], r"unknown input 'nope'"),
+    ([tensor("texts", "BYTES", [1], ["a"]), tensor("texts", "BYTES", [1], ["a"])], "given twice"),
+    ([{"name": "texts", "datatype": "BYTES", "shape": [-1], "data": []}], "non-negative"),
+    ("x", "a list of tensors"),
+])
+def test_malformed_v2_inputs_name_the_tensor(inputs, message):
+    with pytest.raises(InputError, match=message):
+        payload_from_request({"inputs": inputs}, TSIG)
+
+
+def test_v2_outputs_pick_a_datatype_from_the_result():
+    assert output_tensor(["a", "b"]) == {"name": "results", "shape": [2], "datatype": "BYTES", "data": ["a", "b"]}
+    assert output_tensor([1, 2])["datatype"] == "INT64"
+    assert output_tensor([1, 2.5]) == {"name": "results", "shape": [2], "datatype": "FP64", "data": [1.0, 2.5]}
+    assert output_tensor([True])["datatype"] == "BOOL"
+    structured = output_tensor([{"w": 1}])
+    assert structured["datatype"] == "BYTES" and json.loads(structured["data"][0]) == {"w": 1}
+    assert structured["parameters"] == {"content_type": "json"}
+    assert output_tensor({"k": 1})["shape"] == [1]
+
+
+# -- the batching queue -----------------------------------------------------------------------------
+class Recorder(hubcore.Module):
+    def __init__(self):
+        self.calls: list[tuple[list, str]] = []
+
+    @hubcore.serving(batch="texts")
+    def tag(self, texts: list[str], prefix: str = "") -> list[str]:
+        if "bad" in texts:
+            raise InputError("texts: 'bad' is not accepted")
+        self.calls.append((list(texts), prefix))
+        return [prefix + t for t in texts]
+
+
+RSIG = collect_signatures(Recorder)["tag"]
+
+
+def run_concurrently(runner: ModuleRunner, payloads: list[dict]) -> list:
+    async def main():
+        return await asyncio.gather(*(runner.submit(RSIG, p) for p in payloads), return_exceptions=True)
+
+    try:
+        return asyncio.run(main())
+    finally:
+        runner.close()
+
+
+def make_runner(**options) -> ModuleRunner:
+    runner = ModuleRunner("t", **{"batching": True, "max_batch_size": 4, "batch_timeout_s": 0.05, **options})
+    runner.module = Recorder()
+    return runner
+
+
+def test_concurrent_requests_are_merged_up_to_the_batch_size_and_split_back():
+    runner = make_runner()
+    payloads = [{"texts": [f"t{i}"] * (1 + i % 2)} for i in range(6)]  # 1+2+1+2+1+2 = 9 items
+    results = run_concurrently(runner, payloads)
+    assert results == [[f"t{i}"] * (1 + i % 2) for i in range(6)]
+    assert [len(texts) for texts, _ in runner.module.calls] == [4, 3, 2]  # whole requests, at most 4 items
+
+
+def test_requests_with_different_other_arguments_are_not_merged():
+    runner = make_runner(max_batch_size=32)
+    payloads = [{"texts": ["x"], "prefix": p} for p in ("a", "b", "a", "b", "a")] + [{"texts": ["y"]}, {"texts": ["z"], "prefix": ""}]
+    results = run_concurrently(runner, payloads)
+    assert results == [["ax"], ["bx"], ["ax"], ["bx"], ["ax"], ["y"], ["z"]]
+    assert sorted((len(t), p) for t, p in runner.module.calls) == [(2, ""), (2, "b"), (3, "a")]
+
+
+def test_one_bad_request_fails_alone_when_its_batch_fails():
+    runner = make_runner()
+    results = run_concurrently(runner, [{"texts": ["a"]}, {"texts": ["bad"]}, {"texts": ["c"]}])
+    assert results[0] == ["a"] and results[2] == ["c"]
+    assert isinstance(results[1], InputError)
+
+
+def test_without_batching_every_request_is_its_own_call():
+    runner = make_runner(batching=False)
+    run_concurrently(runner, [{"texts": ["a"]}] * 5)
+    assert [len(t) for t, _ in runner.module.calls] == [1] * 5
+
+
+# -- the server package never shadows the decorator --------------------------------------------------------
+def test_hubcore_serving_still_decorates_after_the_server_package_is_imported():
+    code = ("import hubcore, hubcore.server.cli\n"
+            "class M(hubcore.Module):\n"
+            "    @hubcore.serving(batch='xs', default=True)\n"
+            "    def f(self, xs: list[int]) -> list[int]:\n        return xs\n"
+            "from hubcore.signatures import collect_signatures\n"
+            "print(collect_signatures(M)['f'].batch_input)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "xs"
+
+
+# -- pid files ----------------------------------------------------------------------------------------
+def test_pid_files_are_trusted_only_for_our_live_server(tmp_hub_home):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    pidfile.write(8871, "127.0.0.1", pid=dead.pid)
+    assert not pidfile.is_ours(pidfile.read(8871))
+    me = pidfile.write(8872, "127.0.0.1", pid=os.getpid())  # alive, but pytest is not `serving start`
+    assert pidfile.read(8872) == me and not pidfile.is_ours(me)
+    pidfile.remove(8872, pid=os.getpid() + 1)
+    assert pidfile.pid_path(8872).exists()  # a file that records another pid is left alone
+    pidfile.remove(8872, pid=os.getpid())
+    assert not pidfile.pid_path(8872).exists() and pidfile.pid_path(8872).parent == tmp_hub_home / "serving"

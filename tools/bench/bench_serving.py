@@ -1,0 +1,258 @@
+"""Serving throughput: concurrent HTTP clients vs the same module called in-process on a batch.
+
+    .venv/bin/python tools/bench/bench_serving.py                      # lac, 16 clients
+    .venv/bin/python tools/bench/bench_serving.py --directory PATH     # a development module folder
+
+Measured side by side, on loopback only:
+  - in-process: the module's default method called on a batch of --clients sentences, repeatedly
+    (sentences/s: what a server could reach with perfect batching and no HTTP); and, for context,
+    one sentence per call;
+  - `hub serving` (1 worker) with dynamic batching: --clients concurrent clients, each sending one
+    sentence per request (requests/s, p50/p99 latency);
+  - the same server with --no-batching.
+Both servers run at once and the phases alternate for --rounds rounds, so a machine whose load
+changes (shared CI runners) biases no phase; the table shows each phase's median round.
+Targets: batching >= 0.7 x in-process batched, and >= 3 x no batching. Every phase stops by itself
+(request count and time limit), and the servers are stopped at the end even on failure.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+SENTENCES = [
+    "今天天气不错", "百度是一家高科技公司", "LAC是个优秀的分词工具", "我爱北京天安门",
+    "春天来了，公园里的花都开了", "他在清华大学学习计算机科学", "这家餐厅的菜味道很好，价格也不贵",
+    "飞桨是一个开源的深度学习平台", "明天上午十点在会议室开会", "长江是中国最长的河流",
+    "小明和小红一起去图书馆看书", "请把这份文件发给张经理", "人工智能正在改变我们的生活",
+    "上海的夜景非常漂亮", "我们下周去杭州旅游吧", "这部电影讲述了一个感人的故事",
+]
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+class InProcess:
+    """The module loaded here, called directly."""
+
+    def __init__(self, args: argparse.Namespace):
+        import hubcore as hub
+
+        init_args = json.loads(args.init_args)
+        self.module = (hub.Module(directory=args.directory, **init_args) if args.directory
+                       else hub.Module(name=args.module, **init_args))
+        sig = self.module.default_signature
+        if not sig.batch_input:
+            raise SystemExit(f"{self.module.name}.{sig.name} has no batch input; dynamic batching does not apply")
+        self.field = sig.batch_input
+        self.method = getattr(self.module, sig.name)
+        self.batch = [SENTENCES[i % len(SENTENCES)] for i in range(args.clients)]
+        self.method(**{self.field: self.batch})  # warm-up
+
+    def rate(self, batch: list[str], seconds: float, max_calls: int) -> float:
+        """Sentences per second calling the method on `batch` repeatedly."""
+        calls, started = 0, time.perf_counter()
+        while calls < max_calls and time.perf_counter() - started < seconds:
+            self.method(**{self.field: batch})
+            calls += 1
+        return calls * len(batch) / (time.perf_counter() - started)
+
+    def one_at_a_time(self, seconds: float, max_calls: int) -> float:
+        calls, started = 0, time.perf_counter()
+        while calls < max_calls and time.perf_counter() - started < seconds:
+            self.method(**{self.field: [self.batch[calls % len(self.batch)]]})
+            calls += 1
+        return calls / (time.perf_counter() - started)
+
+
+class ServedModule:
+    """A `hub serving start` subprocess on a free loopback port."""
+
+    def __init__(self, args: argparse.Namespace, *, batching: bool):
+        self.port = free_port()
+        self.config = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+        entry = {"init_args": json.loads(args.init_args)}
+        if args.directory:
+            entry["directory"] = args.directory
+        json.dump({"modules_info": {args.name: entry}}, self.config)  # PaddleHub's config format
+        self.config.close()
+        cmd = [sys.executable, "-m", "hubcore.server", "start", "-c", self.config.name,
+               "-p", str(self.port), "--log-level", "warning", "--max-batch-size", str(args.max_batch_size)]
+        if not batching:
+            cmd.append("--no-batching")
+        env = {k: v for k, v in os.environ.items() if k != "HUB_SERVING_TOKEN"}
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+
+    def wait_ready(self, path: str, body: bytes) -> None:
+        deadline = time.monotonic() + 300
+        while True:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.log.seek(0)
+                raise SystemExit(f"server did not start:\n{self.log.read().decode(errors='replace')[-3000:]}")
+            try:
+                if request(self.port, "GET", "/v2/health/ready")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        for _ in range(4):  # warm-up
+            request(self.port, "POST", path, body)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+        os.unlink(self.config.name)
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection(HOST, port, timeout=60)  # loopback only, never a proxy
+    try:
+        conn.request(method, path, body=body, headers={"content-type": "application/json"})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def load(port: int, path: str, field: str, clients: int, seconds: float, max_requests: int) -> dict[str, Any]:
+    """clients threads, each with one keep-alive http.client connection and one sentence per request.
+
+    http.client rather than requests/httpx: on a small machine the load generator shares the cores
+    with the server, and http.client costs far less per request, so the numbers say more about the server.
+    """
+    latencies: list[float] = []
+    errors = [0]
+    first_error: list[str | None] = [None]
+    lock = threading.Lock()
+    budget = [max_requests]
+    deadline = time.perf_counter() + seconds
+
+    def client(index: int) -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=60)
+        i = index
+        while time.perf_counter() < deadline:
+            with lock:
+                if budget[0] <= 0:
+                    break
+                budget[0] -= 1
+            body = json.dumps({field: [SENTENCES[i % len(SENTENCES)]]}, ensure_ascii=False).encode()
+            i += 1
+            t0 = time.perf_counter()
+            error = None
+            try:
+                conn.request("POST", path, body=body, headers={"content-type": "application/json"})
+                response = conn.getresponse()
+                answer = response.read()
+                if response.status != 200:
+                    error = f"HTTP {response.status}: {answer[:200]!r}"
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                error = f"{type(exc).__name__}: {exc}"
+            ms = (time.perf_counter() - t0) * 1000
+            with lock:
+                latencies.append(ms)
+                if error:
+                    errors[0] += 1
+                    first_error[0] = first_error[0] or error
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if first_error[0]:
+        print(f"{errors[0]} failed requests on port {port}, the first: {first_error[0]}", file=sys.stderr)
+    return {"rps": len(latencies) / (time.perf_counter() - started), "latencies": latencies, "errors": errors[0]}
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--module", default="lac", help="installed module name (default lac)")
+    parser.add_argument("--directory", help="serve a development module folder instead of --module")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients = in-process batch size")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of every phase")
+    parser.add_argument("--phase-s", type=float, default=4.0, help="time limit of one phase in one round")
+    parser.add_argument("--requests", type=int, default=10000, help="requests per served phase (at most)")
+    parser.add_argument("--max-batch-size", type=int, default=32)
+    parser.add_argument("--init-args", default="{}", help='module init args as JSON, e.g. \'{"mkldnn": false}\'')
+    args = parser.parse_args()
+    if args.directory:
+        args.directory = str(Path(args.directory).resolve())
+
+    local = InProcess(args)
+    name, field = local.module.name, local.field
+    args.name = name
+    path = f"/predict/{name}"
+    warm = json.dumps({field: [SENTENCES[0]]}, ensure_ascii=False).encode()
+    servers = {"served, dynamic batching": ServedModule(args, batching=True),
+               "served, no batching": ServedModule(args, batching=False)}
+    rounds: dict[str, list[dict]] = {label: [] for label in servers}
+    inproc, single = [], []
+    try:
+        for server in servers.values():
+            server.wait_ready(path, warm)
+        for r in range(args.rounds):
+            inproc.append(local.rate(local.batch, args.phase_s, 10_000))
+            single.append(local.one_at_a_time(args.phase_s / 2, 10_000))
+            for label, server in servers.items():
+                rounds[label].append(load(server.port, path, field, args.clients, args.phase_s, args.requests))
+            print(f"round {r + 1}/{args.rounds}: in-process {inproc[-1]:.0f}/s, " + ", ".join(
+                f"{label} {rounds[label][-1]['rps']:.0f}/s" for label in servers), file=sys.stderr)
+    finally:
+        for server in servers.values():
+            server.stop()
+
+    base = statistics.median(inproc)
+    print(f"\nmodule {name} (init args {args.init_args}): {args.clients} concurrent clients, one sentence per request, loopback, 1 worker, "
+          f"{os.cpu_count()} CPUs; median of {args.rounds} alternating rounds of {args.phase_s:g} s")
+    print(f"{'mode':<34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'x in-process':>14}")
+    print(f"{'in-process, batch of ' + str(args.clients):<34}{base:>9.1f}{'':>9}{'':>9}{'':>8}{1.0:>14.2f}")
+    print(f"{'in-process, one per call':<34}{statistics.median(single):>9.1f}{'':>9}{'':>9}{'':>8}"
+          f"{statistics.median(single) / base:>14.2f}")
+    summary = {}
+    for label, runs in rounds.items():
+        rps = statistics.median(r["rps"] for r in runs)
+        lat = [ms for r in runs for ms in r["latencies"]]
+        errs = sum(r["errors"] for r in runs)
+        summary[label] = (rps, errs)
+        print(f"{label:<34}{rps:>9.1f}{percentile(lat, 0.5):>9.1f}{percentile(lat, 0.99):>9.1f}{errs:>8}"
+              f"{rps / base:>14.2f}")
+    batched, unbatched = summary["served, dynamic batching"][0], summary["served, no batching"][0]
+    print(f"\nbatching / in-process batched = {batched / base:.2f} (target >= 0.70): "
+          f"{'ok' if batched / base >= 0.7 else 'MISSED'}")
+    print(f"batching / no batching        = {batched / unbatched:.2f} (target >= 3.00): "
+          f"{'ok' if batched / unbatched >= 3 else 'MISSED'}")
+    return 0 if all(errs == 0 for _, errs in summary.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
