@@ -1,0 +1,90 @@
+"""Weights: fetched through the hub's artifact machinery, stored as safetensors, loaded strictly.
+
+A module constructed with pretrained=False skips the artifact and keeps its random initialisation,
+for training from scratch; it says so with a RandomWeightsWarning and `module.random_weights`.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from hubcore.errors import ArtifactError, WeightsNotPublished
+
+
+class RandomWeightsWarning(UserWarning):
+    """The module runs with randomly initialised weights: its outputs mean nothing until trained."""
+
+
+def fetch_weights(module: Any, artifact: str, pretrained: bool) -> Path | None:
+    """Path of the module's weights file, or None (with a warning) when pretrained=False."""
+    if not pretrained:
+        warnings.warn(f"{module.name}: constructed with pretrained=False, so its weights are random; use it to "
+                      f"train from scratch (module.context(trainable=True)), not for predictions",
+                      RandomWeightsWarning, stacklevel=3)
+        return None
+    try:
+        return module.artifact(artifact)
+    except WeightsNotPublished as exc:
+        raise WeightsNotPublished(
+            f"{exc} A PaddleHub module folder of {module.name} can be converted with "
+            f"`python tools/import_paddlehub.py PATH --module {module.name} --out FILE`. To train from scratch "
+            f"instead, construct it with pretrained=False.") from None
+
+
+def make_network(build: Callable[[], Any], weights: Path | None, *, what: str) -> Any:
+    """build() with random weights when weights is None, else with the file's weights.
+
+    With a weights file the network is built under paddle.LazyGuard (no random initialisation of
+    tens of millions of values just to overwrite them) and every tensor is checked before loading.
+    """
+    import paddle
+
+    if weights is None:
+        return build()
+    tensors = _read(weights, what)
+    with paddle.LazyGuard():
+        layer = build()
+    load_state(layer, tensors, weights, what=what)
+    return layer
+
+
+def _read(path: Path, what: str) -> dict[str, np.ndarray]:
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ArtifactError(f"{what}: {path} is not a readable safetensors file ({exc}); provide the weights "
+                            f"file again with `hub download ... --from FILE`") from None
+
+
+def load_state(layer: Any, tensors: dict[str, np.ndarray], path: Path, *, what: str) -> None:
+    """Set every tensor of layer from tensors; all must be there with the right shape, none extra."""
+    state = layer.state_dict()
+    missing = [k for k in state if k not in tensors]
+    unexpected = [k for k in tensors if k not in state]
+    wrong = [f"{k}: file {tuple(tensors[k].shape)}, network {tuple(state[k].shape)}"
+             for k in state if k in tensors and tuple(tensors[k].shape) != tuple(state[k].shape)]
+    if missing or unexpected or wrong:
+        details = "; ".join(filter(None, [
+            f"missing {len(missing)} (first: {missing[:3]})" if missing else "",
+            f"unexpected {len(unexpected)} (first: {unexpected[:3]})" if unexpected else "",
+            f"wrong shape: {wrong[:3]}" if wrong else "",
+        ]))
+        raise ArtifactError(f"{what}: {path} does not fit this network ({details}); it was made for another "
+                            f"architecture or configuration")
+    dtype = {k: str(v.dtype).replace("paddle.", "") for k, v in state.items()}
+    layer.set_state_dict({k: np.ascontiguousarray(tensors[k]).astype(dtype[k], copy=False) for k in state})
+
+
+def save_weights(layer: Any, path: str | Path, metadata: dict[str, str] | None = None) -> Path:
+    """Write a layer's state dict as safetensors (what the module's artifact holds)."""
+    from safetensors.numpy import save_file
+
+    tensors = {k: np.ascontiguousarray(v.numpy()) for k, v in layer.state_dict().items()}
+    save_file(tensors, str(path), metadata=metadata)
+    return Path(path)
