@@ -231,6 +231,8 @@ def create_predictor(model: str | Path | Sequence[str | Path], device: str | Non
         if mkldnn:
             config.enable_mkldnn()
             skip_passes = (*skip_passes, *_passes_to_skip(program, mkldnn))
+        else:
+            config.disable_mkldnn()  # paddle 3 turns oneDNN on by default for CPU predictors
         name = "cpu"
     for name_of_pass in skip_passes:
         config.delete_pass(name_of_pass)

@@ -264,17 +264,25 @@ def _doc_fields(doc: str) -> tuple[str, dict[str, str]]:
     summary = lines[0].strip() if lines else ""
     described: dict[str, str] = {}
     in_args = False
+    current: str | None = None
+    arg_indent = 0
     for line in lines[1:]:
         if line.strip().lower() in ("args:", "arguments:", "parameters:"):
-            in_args = True
+            in_args, current = True, None
             continue
-        if in_args:
-            if line and not line.startswith(" "):
-                in_args = False
-                continue
-            match = _ARG_LINE.match(line)
-            if match:
-                described[match.group(1)] = match.group(2).strip()
+        if not in_args:
+            continue
+        if line and not line.startswith(" "):
+            in_args = False
+            continue
+        indent = len(line) - len(line.lstrip())
+        match = _ARG_LINE.match(line)
+        if match and (current is None or indent <= arg_indent):
+            current, arg_indent = match.group(1), indent
+            described[current] = match.group(2).strip()
+        elif current is not None and line.strip() and indent > arg_indent:
+            # A continuation line, indented under its argument, belongs to that argument's text.
+            described[current] += " " + line.strip()
     return summary, described
 
 

@@ -14,7 +14,8 @@ class Demo(hubcore.Module):
 
         Args:
             texts: sentences to tag
-            top_k: how many tags per sentence
+            top_k: how many tags
+                per sentence
         """
         return [{"text": t, "k": top_k} for t in texts]
 
