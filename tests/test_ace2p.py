@@ -109,7 +109,7 @@ def test_without_weights_construction_raises_weights_not_published_saying_how_to
         message = str(err.value)
         assert artifact in message and f"hub download {name}" in message and "HUB_MIRROR" in message
         assert str(tmp_hub_home) in message  # where it looked
-        assert "pretrained=False" in message and "import_paddlehub" in message
+        assert "pretrained=False" in message and "hub import-paddlehub" in message
     from hubcore.discovery import find_entries  # the manifest says so too, for `hub show`
 
     for name in ("ace2p", "deeplabv3p_xception65_humanseg"):

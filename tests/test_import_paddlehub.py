@@ -1,4 +1,4 @@
-"""tools/import_paddlehub.py and hubcore/formats/pdparams.py: PaddleHub's weight files, read without
+"""`hub import-paddlehub` (hubcore/paddlehub_import.py) and hubcore/formats/pdparams.py: PaddleHub's weight files, read without
 running them, turned into the safetensors artifacts our modules load.
 
 The Paddle files are written by paddle itself (paddle.save, paddle.jit.save, paddle.static.save_vars
@@ -25,8 +25,7 @@ from hubcore.formats import pdparams
 from hubcore.formats.pdparams import PaddleFormatError, UnsafePickleError
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import import_paddlehub as tool  # noqa: E402
+from hubcore import paddlehub_import as tool  # noqa: E402
 
 SIZE = 64
 

@@ -30,8 +30,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "new": ("scaffold:cmd_new", "create a new module package from the template"),
     "check": ("check:cmd_check", "check that a module follows the hub's contract (conformance)"),
     "serving": ("", "serve modules over HTTP (`hub serving --help`)"),
+    "import-paddlehub": ("", "turn a PaddleHub module folder into our safetensors weights (no unpickling)"),
 }
-DYNAMIC = {"run", "serving"}  # commands that parse their own arguments
+DYNAMIC = {"run", "serving", "import-paddlehub"}  # commands that parse their own arguments
 
 EPILOG = """examples:
   hub search ocr                    find modules
@@ -161,6 +162,10 @@ def _fail(message: str, code: int = 1) -> int:
 def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] == "serving":
         return _serving(argv[1:])
+    if argv and argv[0] == "import-paddlehub":
+        from ..paddlehub_import import main as import_main
+
+        return import_main(argv[1:])
     if argv and argv[0] == "run":
         from .running import main as run_main
 

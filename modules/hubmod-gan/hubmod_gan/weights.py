@@ -30,7 +30,7 @@ def fetch_weights(module: Any, artifact: str, pretrained: bool) -> Path | None:
     except WeightsNotPublished as exc:
         raise WeightsNotPublished(
             f"{exc} A PaddleHub module folder of {module.name} can be converted with "
-            f"`python tools/import_paddlehub.py PATH --module {module.name} --out FILE`. To train from scratch "
+            f"`hub import-paddlehub PATH --module {module.name} --out FILE`. To train from scratch "
             f"instead, construct it with pretrained=False.") from None
 
 
