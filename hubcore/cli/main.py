@@ -137,6 +137,10 @@ def _check_args(p: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    import warnings
+
+    # paddle warns about a missing C++ compiler cache on every import; irrelevant to hub users.
+    warnings.filterwarnings("ignore", message="No ccache found")
     try:
         return _dispatch(argv)
     except HubError as exc:
