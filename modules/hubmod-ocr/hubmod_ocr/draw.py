@@ -1,0 +1,142 @@
+"""Drawing OCR results: the image with its text boxes, beside a white page with the text written in them.
+
+Chinese text needs a CJK font. The first found of: $HUB_OCR_FONT, the usual locations of WenQuanYi,
+Noto CJK, PingFang, Microsoft YaHei and SimHei, then fontconfig's pick for Chinese. Without one the
+text is written with PIL's built-in font, which shows Latin text only (a warning says how to fix it).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+import warnings
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+_KNOWN_FONTS = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+    "C:/Windows/Fonts/simhei.ttf",
+)
+
+
+def cjk_font_path() -> str | None:
+    """Path of a font with Chinese glyphs, or None (see the module docstring for the search order)."""
+    explicit = os.environ.get("HUB_OCR_FONT")
+    if explicit and Path(explicit).is_file():
+        return explicit
+    return _search_fonts()
+
+
+@lru_cache(maxsize=1)
+def _search_fonts() -> str | None:
+    for path in _KNOWN_FONTS:
+        if Path(path).is_file():
+            return path
+    if shutil.which("fc-match"):
+        try:
+            found = subprocess.run(["fc-match", "-f", "%{file}", ":lang=zh"], capture_output=True, text=True,
+                                   timeout=10, check=False).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            found = ""
+        if found and Path(found).is_file() and Path(found).suffix.lower() in (".ttf", ".ttc", ".otf"):
+            return found
+    return None
+
+
+def _font(size: int):  # -> PIL.ImageFont
+    from PIL import ImageFont
+
+    path = cjk_font_path()
+    if path:
+        return _truetype(path, size)
+    warnings.warn("no CJK font found: drawn Chinese text will show as boxes; install one (Debian: `apt-get install "
+                  "fonts-wqy-microhei`) or set HUB_OCR_FONT to a .ttf/.ttc file", stacklevel=3)
+    return ImageFont.load_default(size)
+
+
+@lru_cache(maxsize=64)
+def _truetype(path: str, size: int):  # -> PIL.ImageFont.FreeTypeFont
+    from PIL import ImageFont
+
+    return ImageFont.truetype(path, size)
+
+
+def _colour(i: int) -> tuple[int, int, int]:
+    rng = np.random.default_rng(i * 7919 + 17)  # a fixed colour per box, so drawings are reproducible
+    return tuple(int(v) for v in rng.integers(40, 220, 3))
+
+
+def draw_boxes(image: np.ndarray, boxes: Sequence[np.ndarray]) -> np.ndarray:
+    """The BGR image with each quadrilateral outlined."""
+    out = image.copy()
+    thickness = max(1, round(max(image.shape[:2]) / 600))
+    for i, quad in enumerate(boxes):
+        cv2.polylines(out, [np.round(quad).astype(np.int32).reshape(-1, 1, 2)], True, _colour(i), thickness)
+    return out
+
+
+def draw_ocr(image: np.ndarray, boxes: Sequence[np.ndarray], texts: Sequence[str]) -> np.ndarray:
+    """BGR image: left the input with tinted boxes, right a white page with each text written in its box."""
+    from PIL import Image, ImageDraw
+
+    h, w = image.shape[:2]
+    left = image.copy()
+    tint = image.copy()
+    page = Image.new("RGB", (w, h), (255, 255, 255))
+    pen = ImageDraw.Draw(page)
+    for i, (quad, text) in enumerate(zip(boxes, texts)):
+        colour = _colour(i)
+        points = np.round(quad).astype(np.int32).reshape(-1, 1, 2)
+        cv2.fillPoly(tint, [points], colour)
+        pen.polygon([tuple(p) for p in np.round(quad).tolist()], outline=colour[::-1])
+        _write_in_box(pen, quad, text)
+    left = cv2.addWeighted(tint, 0.35, left, 0.65, 0)
+    right = cv2.cvtColor(np.asarray(page), cv2.COLOR_RGB2BGR)
+    return np.concatenate([left, right], axis=1)
+
+
+def _write_in_box(pen, quad: np.ndarray, text: str) -> None:
+    if not text:
+        return
+    box_h = float(max(np.linalg.norm(quad[0] - quad[3]), np.linalg.norm(quad[1] - quad[2])))
+    box_w = float(max(np.linalg.norm(quad[0] - quad[1]), np.linalg.norm(quad[2] - quad[3])))
+    x, y = float(quad[0][0]), float(quad[0][1])
+    if box_h > 2 * box_w and len(text) > 1:  # a vertical line: one character under the other
+        size = max(8, int(box_w * 0.8))
+        font = _font(size)
+        for k, ch in enumerate(text):
+            pen.text((x + 2, y + 2 + k * size), ch, fill=(0, 0, 0), font=font)
+        return
+    size = max(8, int(box_h * 0.8))
+    font = _font(size)
+    text_w = pen.textlength(text, font=font)
+    if text_w > box_w > 0:
+        size = max(8, int(size * box_w / text_w))
+        font = _font(size)
+    pen.text((x + 2, y + max(0.0, (box_h - size) / 2)), text, fill=(0, 0, 0), font=font)
+
+
+def save(image: np.ndarray, output_dir: Path, stem: str) -> str:
+    """Write the BGR image as JPEG under output_dir with a name that does not clash; return its path."""
+    from hubcore.errors import InputError
+
+    path = output_dir / f"{stem}_{uuid.uuid4().hex[:8]}.jpg"
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        written = cv2.imwrite(str(path), image)
+    except (OSError, cv2.error) as exc:
+        raise InputError(f"output_dir: cannot write the drawing to {path} ({exc}); pass a writable folder") from None
+    if not written:
+        raise InputError(f"output_dir: cannot write the drawing to {path}; pass a writable folder")
+    return str(path.resolve())
