@@ -310,6 +310,32 @@ def test_download_and_cache_commands_use_the_artifact_cache(site, capsys, tmp_hu
     assert json.loads(hub(capsys, "cache", "ls", "--json")[1]) == []
 
 
+def test_download_also_fetches_the_artifacts_of_module_dependencies(site, capsys, tmp_hub_home, tmp_path):
+    def artifact(module: str, data: bytes) -> str:
+        source = tmp_path / f"{module}.bin"
+        source.write_bytes(data)
+        return textwrap.dedent(f"""
+            [[modules.{module}.artifacts]]
+            name = "w"
+            source = "{source.as_uri()}"
+            sha256 = "{hashlib.sha256(data).hexdigest()}"
+            size = {len(data)}
+            """)
+
+    install_fake_module(site, module="fkleaf", version="1.0.0", manifest_extra=artifact("fkleaf", b"leaf"))
+    install_fake_module(site, module="fkmid", version="1.0.0",
+                        requires='[modules.fkmid.requires]\nmodules = { fkleaf = ">=1" }\n')
+    install_fake_module(site, module="fktop", version="1.0.0",
+                        requires='[modules.fktop.requires]\nmodules = { fkmid = "", fkleaf = "" }\n',
+                        manifest_extra=artifact("fktop", b"top"))
+    code, out, _ = hub(capsys, "download", "fktop")
+    assert code == 0, out
+    assert [line.split(":")[0] for line in out.splitlines() if not line.startswith(" ")] == [
+        "fktop 1.0.0", "module fkmid 1.0.0 declares no artifacts", "fkleaf 1.0.0"]
+    cached = {e["artifact"] + "@" + e["module"] for e in json.loads(hub(capsys, "cache", "ls", "--json")[1])}
+    assert cached == {"w@fktop", "w@fkleaf"}
+
+
 def test_config_says_where_each_setting_comes_from(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("HUB_HOME", str(tmp_path / "h"))
     monkeypatch.delenv("HUB_REGISTRY", raising=False)

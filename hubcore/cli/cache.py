@@ -38,10 +38,9 @@ def cmd_download(args: argparse.Namespace) -> int:
     manifest, where = module_manifest(args.name)
     if where == "registry":
         print(f"{args.name} is not installed; using the registry's {manifest.version} manifest")
-    if not manifest.artifacts:
-        print(f"module {manifest.name} {manifest.version} declares no artifacts: nothing to download")
-        return 0
     if args.from_file:
+        if not manifest.artifacts:
+            raise InputError(f"module {manifest.name} declares no artifacts, so --from FILE has nothing to provide")
         if len(args.artifact) > 1 or (not args.artifact and len(manifest.artifacts) > 1):
             names = ", ".join(a.name for a in manifest.artifacts)
             raise InputError(f"--from FILE installs one artifact; name it with --artifact (one of: {names})")
@@ -52,12 +51,33 @@ def cmd_download(args: argparse.Namespace) -> int:
         return 0
     for name in args.artifact:
         manifest.artifact(name)  # an unknown name fails before anything is downloaded
-    paths = download_module_artifacts(manifest, list(args.artifact) or None)
-    names = args.artifact or [a.name for a in manifest.artifacts]
-    print(f"{manifest.name} {manifest.version}: {len(paths)} artifact(s) in the cache")
-    for name, path in zip(names, paths):
-        print(f"  {name}: {path}")
+    # Without --artifact, the module's dependencies come too: `hub download chinese_ocr_db_crnn_mobile`
+    # must leave everything needed offline, and that lives in its detection/recognition modules.
+    todo = [(manifest, list(args.artifact) or None)]
+    if not args.artifact:
+        todo += [(module_manifest(dep)[0], None) for dep in _dependencies(manifest)]
+    for current, names in todo:
+        if not current.artifacts:
+            print(f"module {current.name} {current.version} declares no artifacts: nothing to download")
+            continue
+        paths = download_module_artifacts(current, names)
+        print(f"{current.name} {current.version}: {len(paths)} artifact(s) in the cache")
+        for name, path in zip(names or [a.name for a in current.artifacts], paths):
+            print(f"  {name}: {path}")
     return 0
+
+
+def _dependencies(manifest: ModuleManifest) -> list[str]:
+    """Module dependencies of manifest, transitively, each once, in the order first met."""
+    seen: list[str] = []
+    stack = list(manifest.requires.modules)
+    while stack:
+        name = stack.pop(0)
+        if name in seen or name == manifest.name:
+            continue
+        seen.append(name)
+        stack += list(module_manifest(name)[0].requires.modules)
+    return seen
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
