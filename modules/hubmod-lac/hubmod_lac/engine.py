@@ -2,13 +2,13 @@
 
 LAC's models take int64 ids of shape [total, 1] plus a LoD (the offsets [0, n1, n1+n2, ...] of each
 sentence), so any number of sentences of any lengths run in a single call: the GRU kernels step
-through all sentences together, which is where the speed of batching comes from (see batching.py
-for why sentences of similar length should share a call).
+through all sentences together, which is where the speed of batching comes from (batching.py
+decides which sentences share a call).
 
-CPU choices: oneDNN on (paddle's fc+gru fusion passes turn each GRU into one fused kernel) and one
-math thread by default. The work per call is a chain of small sequential GRU steps, so more
-threads mostly add synchronisation; more throughput comes from more sentences per call and, in a
-server, from more workers. `threads=` overrides it.
+CPU choices: oneDNN on for the fully connected layers and the rest, the GRUs left as plain `gru`
+ops (see GRU_FUSION_PASSES), and one math thread by default. The work per call is a chain of small
+sequential GRU steps, so more threads mostly add synchronisation; more throughput comes from more
+sentences per call and, in a server, from more workers. `threads=` overrides it.
 """
 from __future__ import annotations
 
@@ -22,6 +22,18 @@ from hubcore.errors import ArtifactError, NotSupported
 from hubcore.inference import gpu_available, parse_device
 
 PROGRAM_FILE = "__model__"  # Paddle 1.x inference program; parameters sit beside it, one file each
+
+# Passes that fuse an fc and a GRU into one `fusion_gru` op; on the CPU they are turned off.
+# With oneDNN, paddle's fusion_gru kernel (3.3.1) caches its buffers per input shape and longest
+# sentence but not per number of sentences: a call with the same total ids and longest sentence as
+# an earlier one, but more sentences, writes past buffers sized for the earlier call (heap
+# corruption: segfaults, aborts, hangs) or reads its initial state from past the end of one
+# (wrong tags, silently).
+# Serving's varying batch sizes hit it within seconds; set_mkldnn_cache_capacity does not help
+# (the number of sentences is in no cache key). The plain `gru` kernel takes any LoD batch, costs
+# in proportion to the ids rather than sentences x longest, and is faster than fusion_gru's
+# non-oneDNN kernel; oneDNN still runs the fc layers. See the README's "Speed" section for numbers.
+GRU_FUSION_PASSES = ("fc_gru_fuse_pass", "mul_gru_fuse_pass")
 
 
 def offsets(lengths: Sequence[int]) -> list[int]:
@@ -58,6 +70,8 @@ class LodPredictor:
                 config.enable_mkldnn()
             else:
                 config.disable_mkldnn()
+            for name in GRU_FUSION_PASSES:
+                config.delete_pass(name)
             self.device = "cpu"
         self._predictor = pi.create_predictor(config)
         self.input_names: list[str] = list(self._predictor.get_input_names())
