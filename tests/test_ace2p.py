@@ -57,7 +57,7 @@ def random_module(name: str, **kw):
 
 
 def weights_file(module, folder: Path) -> Path:
-    from hubmod_ace2p.weights import save_weights
+    from hubcore.weights import save_weights
 
     return save_weights(module.network, folder / f"{module.name}.safetensors")
 
@@ -234,7 +234,7 @@ def test_humanseg_deeplabv3p_xception65_sizes_and_alpha_output_through_provided_
     from hubcore.discovery import find_entries
     from hubmod_ace2p.humanseg import alpha_from_probability
     from hubmod_ace2p.layers import count_parameters
-    from hubmod_ace2p.weights import RandomWeightsWarning
+    from hubcore.weights import RandomWeightsWarning
 
     with pytest.warns(RandomWeightsWarning, match="weights are random"):
         reference = hub.Module(name="deeplabv3p_xception65_humanseg", pretrained=False, input_size=SIZE)

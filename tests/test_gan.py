@@ -59,7 +59,7 @@ def modules() -> dict:
 
 
 def save(module, folder: Path) -> Path:
-    from hubmod_gan.weights import save_weights
+    from hubcore.weights import save_weights
 
     return save_weights(module.network, folder / f"{module.name}.safetensors")
 

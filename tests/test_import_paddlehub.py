@@ -245,7 +245,7 @@ def test_gan_state_dicts_and_programs_import_by_name_or_by_order(tmp_path, tmp_h
 
     entry = find_entries("stargan_celeba")[0]
     provide_artifact(entry.name, entry.version, entry.manifest.artifacts[0], program.out)
-    from hubmod_gan.weights import RandomWeightsWarning
+    from hubcore.weights import RandomWeightsWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

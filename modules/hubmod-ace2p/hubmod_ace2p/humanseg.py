@@ -7,7 +7,7 @@ import numpy as np
 
 import hubcore
 
-from .imaging import image_stem, png_base64, png_bytes, save_png
+from hubcore.imaging import image_stem, png_base64, png_bytes, save_png
 from .segbase import SegmentationModule
 
 MEAN_BGR = np.array([104.008, 116.669, 122.675], dtype=np.float32)  # PaddleSeg humanseg: mean only, no std

@@ -8,7 +8,7 @@ import numpy as np
 
 import hubcore
 
-from .imaging import image_stem, png_base64, png_bytes, save_png
+from hubcore.imaging import image_stem, png_base64, png_bytes, save_png
 from .lip import LIP_CLASSES, palette
 from .segbase import SegmentationModule
 

@@ -8,8 +8,8 @@ import numpy as np
 import hubcore
 from hubcore.errors import InputError
 
-from .imaging import load_rgb
-from .weights import fetch_weights, make_network
+from hubcore.imaging import load_rgb
+from hubcore.weights import fetch_weights, make_network
 
 MIN_INPUT_SIZE = 32
 

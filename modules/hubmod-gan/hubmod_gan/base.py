@@ -8,8 +8,8 @@ import numpy as np
 import hubcore
 from hubcore.errors import InputError
 
-from .imaging import image_stem, load_rgb, png_base64, png_bytes, save_png
-from .weights import fetch_weights, make_network
+from hubcore.imaging import image_stem, load_rgb, png_base64, png_bytes, save_png
+from hubcore.weights import fetch_weights, make_network
 
 
 class GANModule(hubcore.Module):

@@ -1,4 +1,6 @@
-"""Weights: fetched through the hub's artifact machinery, stored as safetensors, loaded strictly.
+"""Module weights: fetched through the hub's artifact machinery, stored as safetensors, loaded strictly.
+
+Shared by module packages (paddle is imported inside the functions that need it).
 
 A module constructed with pretrained=False skips the artifact and keeps its random initialisation,
 for training from scratch; it says so with a RandomWeightsWarning and `module.random_weights`.
@@ -11,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from hubcore.errors import ArtifactError, WeightsNotPublished
+from .errors import ArtifactError, WeightsNotPublished
 
 
 class RandomWeightsWarning(UserWarning):

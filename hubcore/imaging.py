@@ -1,5 +1,7 @@
 """Images in and out: decode what callers pass (bytes, path, PIL image, numpy array), encode PNGs.
 
+Shared by module packages; needs Pillow, which those packages depend on (hubcore itself does not).
+
 numpy arrays are taken as BGR, the layout of `cv2.imread` that PaddleHub's modules expected, so
 code written for PaddleHub keeps its colours; everything else is decoded by Pillow (files and bytes
 turned upright by their EXIF orientation, as cv2.imread does).
@@ -14,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from hubcore.errors import InputError
+from .errors import InputError
 
 ACCEPTED = "encoded image bytes, a file path, a PIL image, or an HxWx3 uint8 numpy array (BGR, as cv2 reads)"
 
