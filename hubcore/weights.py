@@ -90,3 +90,11 @@ def save_weights(layer: Any, path: str | Path, metadata: dict[str, str] | None =
     tensors = {k: np.ascontiguousarray(v.numpy()) for k, v in layer.state_dict().items()}
     save_file(tensors, str(path), metadata=metadata)
     return Path(path)
+
+
+def set_trainable(layer: Any, trainable: bool) -> Any:
+    """Put a network in train (gradients on) or eval (frozen) mode, as a fine-tune context needs."""
+    layer.train() if trainable else layer.eval()
+    for param in layer.parameters():
+        param.stop_gradient = not trainable
+    return layer

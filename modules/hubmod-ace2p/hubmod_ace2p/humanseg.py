@@ -8,6 +8,7 @@ import numpy as np
 import hubcore
 
 from hubcore.imaging import image_stem, png_base64, png_bytes, save_png
+from hubcore.weights import set_trainable
 from .segbase import SegmentationModule
 
 MEAN_BGR = np.array([104.008, 116.669, 122.675], dtype=np.float32)  # PaddleSeg humanseg: mean only, no std
@@ -79,13 +80,7 @@ class DeepLabV3pXception65HumanSeg(SegmentationModule):
         """The DeepLabv3+ network for fine-tuning; in train mode it returns 2-class logits at input size."""
         import paddle.nn.functional as F
 
-        net = self.network
-        if trainable:
-            net.train()
-        else:
-            net.eval()
-        for p in net.parameters():
-            p.stop_gradient = not trainable
+        net = set_trainable(self.network, trainable)
 
         def preprocess(images: list) -> np.ndarray:
             return np.stack([self._preprocess(rgb) for rgb in self._decode_all(list(images))])

@@ -9,6 +9,7 @@ import numpy as np
 import hubcore
 
 from hubcore.imaging import image_stem, png_base64, png_bytes, save_png
+from hubcore.weights import set_trainable
 from .lip import LIP_CLASSES, palette
 from .segbase import SegmentationModule
 
@@ -130,13 +131,7 @@ class ACE2P(SegmentationModule):
         """
         from .ace2p_net import ace2p_loss
 
-        net = self.network
-        if trainable:
-            net.train()
-        else:
-            net.eval()
-        for p in net.parameters():
-            p.stop_gradient = not trainable
+        net = set_trainable(self.network, trainable)
 
         def preprocess(images: list) -> np.ndarray:
             return np.stack([self._preprocess(rgb)[0] for rgb in self._decode_all(list(images))])

@@ -9,7 +9,7 @@ import hubcore
 from hubcore.errors import InputError
 
 from hubcore.imaging import image_stem, load_rgb, png_base64, png_bytes, save_png
-from hubcore.weights import fetch_weights, make_network
+from hubcore.weights import fetch_weights, make_network, set_trainable
 
 
 class GANModule(hubcore.Module):
@@ -97,13 +97,7 @@ class GANModule(hubcore.Module):
         extra["reconstruction_loss"](images, attributes) is the network's reconstruction term,
         extra["discriminator"] a freshly initialised discriminator for adversarial training.
         """
-        net = self.network
-        if trainable:
-            net.train()
-        else:
-            net.eval()
-        for p in net.parameters():
-            p.stop_gradient = not trainable
+        net = set_trainable(self.network, trainable)
 
         def preprocess(images: list) -> np.ndarray:
             return np.stack([self._preprocess(load_rgb(img, f"images[{i}]")) for i, img in enumerate(images)])
