@@ -97,4 +97,16 @@ def set_trainable(layer: Any, trainable: bool) -> Any:
     layer.train() if trainable else layer.eval()
     for param in layer.parameters():
         param.stop_gradient = not trainable
+    freeze_running_statistics(layer)
     return layer
+
+
+def freeze_running_statistics(layer: Any) -> None:
+    """Batch-norm running mean and variance are parameters in paddle but are only ever updated by the
+    forward pass: marked trainable, an optimizer moves them by meaningless gradients and evaluation,
+    which uses them, goes wrong. So they stay frozen whatever the rest of the network does."""
+    for sub in layer.sublayers(include_self=True):
+        for name in ("_mean", "_variance"):
+            stat = getattr(sub, name, None)
+            if stat is not None and hasattr(stat, "stop_gradient"):
+                stat.stop_gradient = True

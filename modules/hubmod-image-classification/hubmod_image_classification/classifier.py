@@ -16,6 +16,7 @@ import numpy as np
 
 import hubcore
 from hubcore.errors import InputError, WeightsNotPublished
+from hubcore.weights import set_trainable
 
 from .configs import ClassifierConfig
 from .images import DEFAULT_MAX_PIXELS, Transform, as_image_list, check_color, to_pil
@@ -264,8 +265,7 @@ class ImageClassifier(hubcore.Module):
         from .archs.base import FeatureExtractor
 
         backbone = FeatureExtractor(net)
-        for p in backbone.parameters():
-            p.stop_gradient = not trainable
+        set_trainable(backbone, trainable)
         if trainable:
             net.train()
         c = self.config.preprocess
