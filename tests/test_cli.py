@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from hubcore import discovery
 from hubcore.cli.main import main
 from tests.support.fakedist import install_fake_module
 
@@ -48,16 +47,10 @@ RUN_CODE = textwrap.dedent('''
 
 
 @pytest.fixture
-def site(tmp_path, monkeypatch):
-    folder = tmp_path / "site"
-    folder.mkdir()
-    monkeypatch.syspath_prepend(str(folder))
+def site(site, monkeypatch):
+    """The shared fake site, with tracebacks off so error output is what users see."""
     monkeypatch.delenv("HUB_DEBUG", raising=False)
-    discovery.clear_caches()
-    yield folder
-    discovery.clear_caches()
-    for name in [m for m in sys.modules if m.startswith("hubmod_fk")]:
-        del sys.modules[name]
+    return site
 
 
 def hub(capsys, *argv):

@@ -1,4 +1,3 @@
-import sys
 import textwrap
 from pathlib import Path
 
@@ -37,15 +36,9 @@ def module_code(body: str, sample: str = 'return {"texts": ["a b", "c"]}', signa
 
 
 @pytest.fixture
-def site(tmp_path, monkeypatch, tmp_hub_home):
-    folder = tmp_path / "site"
-    folder.mkdir()
-    monkeypatch.syspath_prepend(str(folder))
-    discovery.clear_caches()
-    yield folder
-    discovery.clear_caches()
-    for name in [m for m in sys.modules if m.startswith("hubmod_fk")]:
-        del sys.modules[name]
+def site(site, tmp_hub_home):
+    """The shared fake site, with a temporary HUB_HOME for the artifacts these modules fetch."""
+    return site
 
 
 def statuses(report):

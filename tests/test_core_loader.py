@@ -8,18 +8,6 @@ from hubcore.errors import InputError, ModuleLoadError, ModuleNotFound, Requirem
 from tests.support.fakedist import install_fake_module
 
 
-@pytest.fixture
-def site(tmp_path, monkeypatch):
-    folder = tmp_path / "site"
-    folder.mkdir()
-    monkeypatch.syspath_prepend(str(folder))
-    discovery.clear_caches()
-    yield folder
-    discovery.clear_caches()
-    for name in [m for m in sys.modules if m.startswith("hubmod_fk")]:
-        del sys.modules[name]
-
-
 def test_loads_by_name_with_init_args_and_metadata(site):
     install_fake_module(site, module="fka", version="1.2.0")
     m = hub.Module(name="fka", greeting="hi")
