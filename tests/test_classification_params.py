@@ -55,7 +55,6 @@ def test_paddleclas_counts_leave_out_grouped_conv_weights() -> None:
 
 def test_readme_full_counts_match_the_networks() -> None:
     # The README's table shows each network's full count, also where the reference omits grouped convs.
-    import re
     from pathlib import Path
 
     import paddle

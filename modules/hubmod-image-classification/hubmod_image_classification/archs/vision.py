@@ -8,7 +8,7 @@ import paddle
 import paddle.vision.models as pvm
 from paddle import nn
 
-from .base import ClassifierNet, Flatten, LinearHead, linear_net
+from .base import ClassifierNet, Flatten, linear_net
 
 
 def resnet50(num_classes: int) -> ClassifierNet:
