@@ -7,7 +7,7 @@ Measured side by side, on loopback only:
   - in-process: the module's default method called on a batch of --clients sentences, repeatedly
     (sentences/s: what a server could reach with perfect batching and no HTTP); and, for context,
     one sentence per call;
-  - `hub serving` (1 worker) with dynamic batching: --clients concurrent clients, each sending one
+  - `hub serving` (--workers, default 1) with dynamic batching: --clients concurrent clients, each sending one
     sentence per request (requests/s, p50/p99 latency);
   - the same server with --no-batching.
 Both servers run at once and the phases alternate for --rounds rounds, so a machine whose load
@@ -92,7 +92,8 @@ class ServedModule:
         json.dump({"modules_info": {args.name: entry}}, self.config)  # PaddleHub's config format
         self.config.close()
         cmd = [sys.executable, "-m", "hubcore.server", "start", "-c", self.config.name,
-               "-p", str(self.port), "--log-level", "warning", "--max-batch-size", str(args.max_batch_size)]
+               "-p", str(self.port), "--log-level", "warning", "--max-batch-size", str(args.max_batch_size),
+               "--workers", str(args.workers)]
         if not batching:
             cmd.append("--no-batching")
         env = {k: v for k, v in os.environ.items() if k != "HUB_SERVING_TOKEN"}
@@ -203,6 +204,7 @@ def main() -> int:
     parser.add_argument("--phase-s", type=float, default=4.0, help="time limit of one phase in one round")
     parser.add_argument("--requests", type=int, default=10000, help="requests per served phase (at most)")
     parser.add_argument("--max-batch-size", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes (each loads the module)")
     parser.add_argument("--init-args", default="{}", help='module init args as JSON, e.g. \'{"mkldnn": false}\'')
     args = parser.parse_args()
     if args.directory:
@@ -232,7 +234,7 @@ def main() -> int:
             server.stop()
 
     base = statistics.median(inproc)
-    print(f"\nmodule {name} (init args {args.init_args}): {args.clients} concurrent clients, one sentence per request, loopback, 1 worker, "
+    print(f"\nmodule {name} (init args {args.init_args}): {args.clients} concurrent clients, one sentence per request, loopback, {args.workers} worker(s), "
           f"{os.cpu_count()} CPUs; median of {args.rounds} alternating rounds of {args.phase_s:g} s")
     print(f"{'mode':<34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'x in-process':>14}")
     print(f"{'in-process, batch of ' + str(args.clients):<34}{base:>9.1f}{'':>9}{'':>9}{'':>8}{1.0:>14.2f}")
