@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Callable
 
 from ..errors import InputError
 from . import layout
-from .locks import locked
+from .store import publish_folder
 
 
 def build_digest(module: str, version: str, key: str, builder_version: str, input_hashes: tuple[str, ...]) -> str:
@@ -33,19 +31,5 @@ def cached_build(*, module: str, version: str, key: str, build: Callable[[Path],
     final = layout.build_path(module, version, key, digest)
     if final.is_dir():
         return final
-    name = f"build-{digest[:24]}"
-    with locked(name, f"build {key!r} of module {module} {version}"):
-        if final.is_dir():
-            return final
-        for stale in layout.tmp_dir().glob(f"{name}.*"):
-            shutil.rmtree(stale, ignore_errors=True)
-        work = layout.tmp_name(name)
-        work.mkdir()
-        try:
-            build(work)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(work, final)
-        finally:
-            if work.exists():
-                shutil.rmtree(work, ignore_errors=True)
+    publish_folder(final, f"build-{digest[:24]}", f"build {key!r} of module {module} {version}", build)
     return final

@@ -128,24 +128,29 @@ def member_tree(sha256: str, member: str, what: str) -> Path:
     from .archive import extract_member
 
     key = f"tree-{sha256[:24]}-{layout.member_key(member)}"
+    publish_folder(final, key, what, lambda work: extract_member(layout.blob_path(sha256), member, work, what=what))
+    result = member_result(final, member)
+    assert result is not None
+    return result
+
+
+def publish_folder(final: Path, key: str, what: str, produce: Callable[[Path], None]) -> None:
+    """Create folder final once: produce(empty temporary folder) under the lock `key`, then rename it
+    into place, so a crash or an exception never leaves a folder that looks complete."""
     with locked(key, what):
-        result = member_result(final, member)
-        if result is not None:
-            return result
+        if final.is_dir():  # another process finished it while we waited for the lock
+            return
         for stale in layout.tmp_dir().glob(f"{key}.*"):
             shutil.rmtree(stale, ignore_errors=True)
         work = layout.tmp_name(key)
         work.mkdir()
         try:
-            extract_member(layout.blob_path(sha256), member, work, what=what)
+            produce(work)
             final.parent.mkdir(parents=True, exist_ok=True)
             os.rename(work, final)
         finally:
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)
-    result = member_result(final, member)
-    assert result is not None
-    return result
 
 
 def member_result(folder: Path, member: str) -> Path | None:
