@@ -67,11 +67,8 @@ def _pip_config_files() -> list[Path]:
     return files
 
 
-def index_url() -> str:
-    """The package index pip would use: $HUB_INDEX_URL, $PIP_INDEX_URL, pip's config, else PyPI."""
-    for var in ("HUB_INDEX_URL", "PIP_INDEX_URL"):
-        if os.environ.get(var):
-            return os.environ[var].rstrip("/")
+def _pip_config_index_url() -> tuple[str, Path] | None:
+    """The index-url pip's config files set, and the file that set it (the last one wins, as in pip)."""
     found = None
     for path in _pip_config_files():
         if not path.is_file():
@@ -83,5 +80,14 @@ def index_url() -> str:
             continue
         for section in ("global", "install", "download"):
             if parser.has_option(section, "index-url"):
-                found = parser.get(section, "index-url").strip()
-    return (found or DEFAULT_INDEX_URL).rstrip("/")
+                found = (parser.get(section, "index-url").strip(), path)
+    return found
+
+
+def index_url() -> str:
+    """The package index pip would use: $HUB_INDEX_URL, $PIP_INDEX_URL, pip's config, else PyPI."""
+    for var in ("HUB_INDEX_URL", "PIP_INDEX_URL"):
+        if os.environ.get(var):
+            return os.environ[var].rstrip("/")
+    configured = _pip_config_index_url()
+    return (configured[0] if configured else DEFAULT_INDEX_URL).rstrip("/")

@@ -63,20 +63,8 @@ def _source(name: str, variables: list[str], settings: Any) -> str:
 
 
 def _pip_config_source(settings: Any) -> str:
-    import configparser
-
-    found = "default"
-    for path in getattr(settings, "_pip_config_files", lambda: [])():
-        if not path.is_file():
-            continue
-        parser = configparser.RawConfigParser()
-        try:
-            parser.read(path, encoding="utf-8")
-        except configparser.Error:
-            continue
-        if any(parser.has_option(s, "index-url") for s in ("global", "install", "download")):
-            found = f"pip config {path}"
-    return found
+    configured = settings._pip_config_index_url()
+    return f"pip config {configured[1]}" if configured else "default"
 
 
 def cmd_config(args: argparse.Namespace) -> int:
