@@ -25,7 +25,7 @@ def fetch_weights(module: Any, artifact: str, pretrained: bool) -> Path | None:
     if not pretrained:
         warnings.warn(f"{module.name}: constructed with pretrained=False, so its weights are random; use it to "
                       f"train from scratch (module.context(trainable=True)), not for predictions",
-                      RandomWeightsWarning, stacklevel=3)
+                      RandomWeightsWarning, stacklevel=4)  # module_network, the module's __init__, its caller
         return None
     try:
         return module.artifact(artifact)
@@ -34,6 +34,15 @@ def fetch_weights(module: Any, artifact: str, pretrained: bool) -> Path | None:
             f"{exc} A PaddleHub module folder of {module.name} can be converted with "
             f"`hub import-paddlehub PATH --module {module.name} --out FILE`. To train from scratch "
             f"instead, construct it with pretrained=False.") from None
+
+
+def module_network(module: Any, artifact: str, build: Callable[[], Any], pretrained: bool) -> tuple[Any, bool]:
+    """(network in eval mode, whether its weights are random) for a module whose weights are the
+    safetensors artifact named artifact; pretrained=False builds random weights, with a warning."""
+    weights = fetch_weights(module, artifact, pretrained)
+    network = make_network(build, weights, what=f"{module.name} weights")
+    network.eval()
+    return network, weights is None
 
 
 def make_network(build: Callable[[], Any], weights: Path | None, *, what: str) -> Any:

@@ -9,7 +9,7 @@ import hubcore
 from hubcore.errors import InputError
 
 from hubcore.imaging import load_rgb
-from hubcore.weights import fetch_weights, make_network
+from hubcore.weights import module_network
 
 MIN_INPUT_SIZE = 32
 
@@ -24,10 +24,8 @@ class SegmentationModule(hubcore.Module):
             raise InputError(f"input_size must be an integer >= {MIN_INPUT_SIZE} (default {self.default_input_size}; "
                              f"the weights were trained at that size), got {input_size!r}")
         self.input_size = size
-        weights = fetch_weights(self, self.weights_artifact, pretrained)
-        self.network = make_network(self.build_network, weights, what=f"{self.name} weights")
-        self.random_weights = weights is None
-        self.network.eval()
+        self.network, self.random_weights = module_network(self, self.weights_artifact, self.build_network,
+                                                           pretrained)
 
     @classmethod
     def build_network(cls) -> Any:

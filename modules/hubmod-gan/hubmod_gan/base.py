@@ -9,7 +9,7 @@ import hubcore
 from hubcore.errors import InputError
 
 from hubcore.imaging import image_stem, load_rgb, png_base64, png_bytes, save_png
-from hubcore.weights import fetch_weights, make_network, set_trainable
+from hubcore.weights import module_network, set_trainable
 
 
 class GANModule(hubcore.Module):
@@ -27,10 +27,8 @@ class GANModule(hubcore.Module):
             raise InputError(f"image_size must be a positive multiple of {self.size_multiple} (default "
                              f"{self.default_image_size}), got {image_size!r}")
         self.image_size = size
-        weights = fetch_weights(self, self.weights_artifact, pretrained)
-        self.network = make_network(self.build_network, weights, what=f"{self.name} weights")
-        self.random_weights = weights is None
-        self.network.eval()
+        self.network, self.random_weights = module_network(self, self.weights_artifact, self.build_network,
+                                                           pretrained)
 
     @classmethod
     def build_network(cls) -> Any:
