@@ -15,7 +15,7 @@ from typing import Any, Callable, ClassVar
 
 from .errors import ManifestError, NotSupported
 from .manifest import MANIFEST_NAME, ArtifactSpec, ModuleManifest, Requirements, read_manifest
-from .signatures import Signature, collect_signatures
+from .signatures import Signature, collect_signatures, default_signature
 
 
 @dataclass
@@ -94,10 +94,7 @@ class Module(metaclass=_ModuleMeta):
 
     @property
     def default_signature(self) -> Signature:
-        for sig in self.signatures.values():
-            if sig.default:
-                return sig
-        raise NotSupported(f"module {self.name!r} marks no method with @serving, so it has no default signature")
+        return default_signature(self.signatures, self.name)
 
     # -- artifacts --------------------------------------------------------------------------------
     def artifact(self, name: str) -> Path:

@@ -335,3 +335,13 @@ def collect_signatures(cls: type) -> dict[str, Signature]:
         s = found[first]
         found[first] = Signature(s.name, s.inputs, s.output, s.batch_input, True, s.description)
     return found
+
+
+def default_signature(signatures: dict[str, Signature], module: str) -> Signature:
+    """The signature `hub run` and `predict` use; NotSupported when the module serves nothing."""
+    from .errors import NotSupported
+
+    for sig in signatures.values():
+        if sig.default:
+            return sig
+    raise NotSupported(f"module {module!r} marks no method with @serving, so it has no default signature")

@@ -74,8 +74,35 @@ def test_other_methods_have_their_own_routes(server, http):
 def test_device_is_set_in_the_worker_and_passed_to_the_module(server, http):
     stats = post(http, server, "/predict/testmod/stats", {}).json()["results"]
     assert stats["device"] == "cpu" and stats["paddle_device"] == "cpu"
-    assert stats["pid"] == server.process.pid  # one worker: the module lives in the server process itself
+    # One worker, isolation "process": the module lives in a child of the server process.
+    assert stats["pid"] != server.process.pid and parent_pid(stats["pid"]) == server.process.pid
     assert "Uvicorn running on http://127.0.0.1:" in server.log()  # loopback unless --host says otherwise
+
+
+def test_a_crashing_model_process_is_replaced_and_the_server_keeps_serving(server, http):
+    before = post(http, server, "/predict/testmod/stats", {}).json()["results"]["pid"]
+    r = post(http, server, "/predict/testmod/crash", {})
+    assert r.status_code == 500 and "died (killed by SIGKILL) while running crash" in r.json()["msg"], r.text
+    after = post(http, server, "/predict/testmod/stats", {}).json()["results"]
+    assert after["pid"] != before and parent_pid(after["pid"]) == server.process.pid
+    assert after["batch_sizes"] == []  # a fresh instance, constructed again with the same init args
+    assert after["device"] == "cpu"
+    assert post(http, server, "/predict/testmod", {"texts": ["ok"]}).json()["results"][0]["tag"] == "OK"
+
+
+def test_isolation_thread_runs_the_module_in_the_worker_itself(tmp_path, http):
+    folder = make_testmod(tmp_path / "testmod")
+    srv = Server(["-m", str(folder), "--isolation", "thread"], port=free_port(), hub_home=tmp_path / "home").wait_ready()
+    try:
+        assert post(http, srv, "/predict/testmod/stats", {}).json()["results"]["pid"] == srv.process.pid
+        assert post(http, srv, "/predict/testmod", {"texts": ["a"]}).json()["results"][0]["tag"] == "A"
+    finally:
+        srv.stop()
+
+
+def parent_pid(pid: int) -> int:
+    stat = open(f"/proc/{pid}/stat").read()
+    return int(stat.rsplit(")", 1)[1].split()[1])
 
 
 @pytest.mark.parametrize("path, body, status, message", [

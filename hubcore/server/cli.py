@@ -30,6 +30,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        help="worker processes (default 1); each loads its own copy of every module")
     start.add_argument("--device", help="cpu, gpu or gpu:N; set in every worker and passed to modules that "
                                         "take a `device` argument (default: paddle's own choice)")
+    start.add_argument("--isolation", choices=["process", "thread"],
+                       help="process (default): each module runs in its own child process, so the model computes "
+                            "while the worker handles HTTP, and a crashing model is restarted instead of taking the "
+                            "server down; thread: in the worker itself (less memory, no restarts)")
     batching = start.add_argument_group("dynamic batching")
     batching.add_argument("--no-batching", dest="batching", action="store_const", const=False,
                           help="run every request on its own")
@@ -73,7 +77,7 @@ def main(args: argparse.Namespace) -> int:
             return control.run_foreground(ServingConfig.from_environment())
         config = build_config(modules=args.modules, config_file=args.config, flags={
             "port": args.port, "host": args.host, "workers": args.workers, "device": args.device,
-            "batching": args.batching, "max_batch_size": args.max_batch_size,
+            "isolation": args.isolation, "batching": args.batching, "max_batch_size": args.max_batch_size,
             "batch_timeout_ms": args.batch_timeout_ms, "token": args.token,
             "max_body_bytes": args.max_body_bytes, "max_request_items": args.max_request_items,
             "max_image_bytes": args.max_image_bytes, "timeout_s": args.timeout_s,

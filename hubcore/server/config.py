@@ -24,7 +24,7 @@ TOKEN_ENV = "HUB_SERVING_TOKEN"
 
 _DEVICE = re.compile(r"^(cpu|gpu(:\d+)?)$")
 # PaddleHub keys we read, and the options of ours a config file may also set.
-_FILE_KEYS = {"modules_info", "port", "workers", "host", "device", "use_gpu", "gpu", "use_multiprocess",
+_FILE_KEYS = {"modules_info", "port", "workers", "host", "device", "use_gpu", "gpu", "use_multiprocess", "isolation",
               "batching", "max_batch_size", "batch_timeout_ms", "max_body_bytes", "max_request_items",
               "max_image_bytes", "timeout_s", "graceful_timeout_s"}
 _MODULE_KEYS = {"init_args", "predict_args", "directory", "version"}
@@ -62,6 +62,7 @@ class ServingConfig:
     port: int = 8866
     workers: int = 1
     device: str | None = None  # None: paddle's own default; else "cpu" or "gpu:N", set in each worker
+    isolation: str = "process"  # "process": each module runs in a child of the worker; "thread": in the worker
     batching: bool = True
     max_batch_size: int = 32  # items (elements of the batch input) per merged call
     batch_timeout_ms: float = 5.0  # longest a request waits for others to join its batch
@@ -194,6 +195,8 @@ def _checked(config: ServingConfig) -> ServingConfig:
     need(isinstance(config.workers, int) and config.workers >= 1, f"workers must be >= 1, got {config.workers!r}")
     need(config.device is None or bool(_DEVICE.match(str(config.device))),
          f"device must be cpu, gpu or gpu:N (e.g. gpu:0), got {config.device!r}")
+    need(config.isolation in ("process", "thread"),
+         f"isolation must be process or thread, got {config.isolation!r}")
     need(isinstance(config.max_batch_size, int) and config.max_batch_size >= 1,
          f"max_batch_size must be >= 1, got {config.max_batch_size!r}")
     need(isinstance(config.batch_timeout_ms, (int, float)) and config.batch_timeout_ms >= 0,

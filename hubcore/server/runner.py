@@ -19,6 +19,7 @@ import time
 import queue
 import threading
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -48,6 +49,7 @@ class ModuleRunner:
     def __init__(self, label: str, *, batching: bool, max_batch_size: int, batch_timeout_s: float):
         self.label = label
         self.module: Any = None
+        self.process: Any = None  # a ModelProcess when the module runs in a child; then self.module describes it
         self.batching = batching
         self.max_batch_size = max_batch_size
         self.batch_timeout_s = batch_timeout_s
@@ -80,7 +82,19 @@ class ModuleRunner:
         for job in self._pending:
             if not job.future.done():
                 job.future.cancel()
+        if self.process is not None:
+            # On the module's thread, after any call still running there, so the pipe is never
+            # closed under a read; bounded, so a stuck model cannot hold the shutdown.
+            try:
+                self._thread.submit(self.process.close).exception(timeout=30)
+            except FutureTimeout:
+                log.warning("%s: the model process did not stop in 30 s; leaving it to exit with the server", self.label)
         self._thread.close()
+
+    def _call(self, method: str, kwargs: dict) -> Any:
+        if self.process is not None:
+            return self.process.call(method, kwargs)
+        return getattr(self.module, method)(**kwargs)
 
     # -- internals ----------------------------------------------------------------------------------
     def _batch_key(self, signature: Signature, kwargs: dict) -> tuple[Any, int]:
@@ -154,11 +168,11 @@ class ModuleRunner:
         first = batch[0]
         name = first.signature.batch_input
         merged = [item for job in batch for item in job.kwargs[name]]
-        method = getattr(self.module, first.signature.name)
         kwargs = {**first.kwargs, name: merged}
         started = time.perf_counter()
         try:
-            results = await self.run_on_thread(lambda: _checked_batch(method(**kwargs), len(merged), first.signature))
+            results = await self.run_on_thread(
+                lambda: _checked_batch(self._call(first.signature.name, kwargs), len(merged), first.signature))
         except Exception:
             # One bad request must not fail the others: rerun each alone so errors land where they belong.
             for job in batch:
@@ -177,9 +191,8 @@ class ModuleRunner:
     async def _run_alone(self, job: _Job) -> None:
         if job.future.done():
             return
-        method = getattr(self.module, job.signature.name)
         try:
-            result = await self.run_on_thread(lambda: method(**job.kwargs))
+            result = await self.run_on_thread(lambda: self._call(job.signature.name, job.kwargs))
         except Exception as exc:
             if not job.future.done():
                 job.future.set_exception(exc)

@@ -16,6 +16,7 @@ from ..errors import HubError, InputError
 from ..signatures import Signature, check_schema
 from .config import ModuleSpec, ServingConfig
 from .limits import check_images, check_items
+from .model_process import ModelProcess, ModuleDescription
 from .responses import HttpError, limit_error
 from .runner import BadBatchResult, ModuleRunner
 from .signals import restore_after_paddle
@@ -55,7 +56,7 @@ class Service:
 
     async def load(self) -> None:
         """Construct every module on the thread that will run it; raise with the module named on failure."""
-        if self.config.device:
+        if self.config.device and self.config.isolation == "thread":
             set_device(self.config.device)  # the worker's main thread, for anything created outside runners
             restore_after_paddle()
         for spec in self.config.modules:
@@ -64,7 +65,12 @@ class Service:
                                   batch_timeout_s=self.config.batch_timeout_ms / 1000.0)
             started = time.monotonic()
             try:
-                module = await runner.run_on_thread(lambda: construct(spec, self.config.device))
+                if self.config.isolation == "process":
+                    module = await runner.run_on_thread(lambda: ModuleDescription(module_class(spec)))
+                    runner.process = ModelProcess(spec, self.config.device)
+                    await runner.run_on_thread(runner.process.start)
+                else:
+                    module = await runner.run_on_thread(lambda: construct(spec, self.config.device))
             except Exception as exc:
                 runner.close()
                 raise HubError(f"could not load module {spec.label!r}: {type(exc).__name__}: {exc}") from exc

@@ -2,13 +2,15 @@
 
 It covers each kind of route the server must derive: a batchable text method that records the
 batch sizes it was called with, a batchable numeric method (v2 INT64/FP64/BOOL tensors), an image
-method, a method that always raises, a slow one, and one reporting what the worker saw.
+method, a method that always raises, a slow one, one that kills its own process, and one reporting what
+the worker saw.
 """
 from __future__ import annotations
 
 import io
 import math
 import os
+import signal
 import sys
 import time
 
@@ -101,6 +103,15 @@ class ServingTestModule(hubcore.Module):
             path: the file
         """
         return os.path.getsize(path)
+
+    @hubcore.serving
+    def crash(self) -> dict:
+        """Kill the process running the module, as a crash in a native kernel would.
+
+        The server must answer 500, start the module again and keep serving.
+        """
+        os.kill(os.getpid(), signal.SIGKILL)
+        return {}
 
     @hubcore.serving
     def stats(self) -> dict:

@@ -1,0 +1,212 @@
+"""One served module in its own process, called over a pipe by the HTTP worker.
+
+Why a process: a paddle predictor holds the GIL while it runs, so a model on a thread of the HTTP
+worker stops the event loop from reading, parsing and answering requests for the whole call. With
+the model in a child process the two overlap on separate cores: the worker batches and answers
+while the child computes. It also keeps the server alive when a model crashes the interpreter
+(a segfault in a native kernel): the child dies, the request gets a 500, the next call starts a
+new child.
+
+The pipe carries length-prefixed pickles. Pickle is safe here because both ends are this
+package's own code in processes the server started; nothing from outside can write to the pipe.
+The child's stdin and a private duplicate of its stdout carry the frames; its fd 1 is pointed at
+stderr so a module that prints cannot corrupt them.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from typing import Any, BinaryIO
+
+from ..errors import HubError
+from .config import ModuleSpec
+
+log = logging.getLogger("hubcore.server")
+
+_HEADER = struct.Struct("!Q")
+
+
+class ModelProcessDied(HubError):
+    """The child running a module exited (crashed or was killed) before answering."""
+
+
+def write_frame(stream: BinaryIO, message: Any) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def read_frame(stream: BinaryIO) -> Any:
+    """The next message, or raise EOFError when the other side has gone."""
+    header = _read_exactly(stream, _HEADER.size)
+    return pickle.loads(_read_exactly(stream, _HEADER.unpack(header)[0]))
+
+
+def _read_exactly(stream: BinaryIO, size: int) -> bytes:
+    chunks, left = [], size
+    while left:
+        chunk = stream.read(left)
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+class ModuleDescription:
+    """What the HTTP worker needs of a module it does not construct: name, version, signatures.
+
+    All of it comes from the class and its manifest, so the worker never loads the weights.
+    """
+
+    def __init__(self, cls: type):
+        from ..signatures import collect_signatures
+
+        self._manifest = cls.manifest()
+        self.signatures = collect_signatures(cls)
+
+    @property
+    def name(self) -> str:
+        return self._manifest.name
+
+    @property
+    def version(self) -> str:
+        return self._manifest.version or "0+unknown"
+
+    @property
+    def default_signature(self) -> Any:
+        from ..signatures import default_signature
+
+        return default_signature(self.signatures, self.name)
+
+
+class ModelProcess:
+    """Parent side: starts the child on first use (and again after it dies), calls its methods.
+
+    Not thread-safe: the module's runner calls it from its single thread, one call at a time.
+    """
+
+    def __init__(self, spec: ModuleSpec, device: str | None):
+        self.spec = spec
+        self.device = device
+        self._process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """Start the child and wait until it has constructed the module; raise with its error if not."""
+        started = time.monotonic()
+        # A session of its own: Ctrl-C in the server's terminal reaches the worker, whose graceful
+        # shutdown then closes the pipe; the child must not die mid-request from the same signal.
+        self._process = subprocess.Popen([sys.executable, "-m", "hubcore.server.model_process"],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+        try:
+            write_frame(self._process.stdin, {"spec": asdict(self.spec), "device": self.device})
+            status, detail = read_frame(self._process.stdout)
+        except (EOFError, OSError):
+            raise ModelProcessDied(f"the process loading {self.spec.label!r} exited with code "
+                                   f"{self._reap()} before it was ready; see the log above") from None
+        if status != "ready":
+            self.close()
+            raise detail
+        log.debug("model process %d for %s ready in %.1f s", self._process.pid, self.spec.label,
+                  time.monotonic() - started)
+
+    def call(self, method: str, kwargs: dict) -> Any:
+        if self._process is None or self._process.poll() is not None:
+            self.start()
+        try:
+            write_frame(self._process.stdin, (method, kwargs))
+            status, value = read_frame(self._process.stdout)
+        except (EOFError, BrokenPipeError):
+            code = self._reap()
+            raise ModelProcessDied(f"the process running {self.spec.label!r} died ({_describe_exit(code)}) while "
+                                   f"running {method}; a new one starts on the next request") from None
+        if status == "error":
+            raise value
+        return value
+
+    def close(self, wait_s: float = 10.0) -> None:
+        """Close the pipe (the child exits when it reads end of file); kill it if it lingers."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        for stream in (process.stdin, process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            process.wait(wait_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def _reap(self) -> int | None:
+        process, self._process = self._process, None
+        if process is None:
+            return None
+        try:
+            return process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return process.wait()
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "exit status unknown"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """exc itself if it survives pickling (the parent sees the module's own error type), else a stand-in."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def child_main() -> int:
+    frames_in = sys.stdin.buffer
+    frames_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    from .service import construct
+
+    request = read_frame(frames_in)
+    try:
+        module = construct(ModuleSpec(**request["spec"]), request["device"])
+    except Exception as exc:
+        write_frame(frames_out, ("error", _portable(exc)))
+        return 1
+    write_frame(frames_out, ("ready", os.getpid()))
+    while True:
+        try:
+            method, kwargs = read_frame(frames_in)
+        except EOFError:
+            return 0
+        try:
+            reply = ("ok", getattr(module, method)(**kwargs))
+        except Exception as exc:
+            reply = ("error", _portable(exc))
+        try:
+            write_frame(frames_out, reply)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            write_frame(frames_out, ("error", RuntimeError(f"{method} returned a value that cannot be sent back "
+                                                           f"to the server ({exc}); serving methods return "
+                                                           f"JSON-able values")))
+
+
+if __name__ == "__main__":
+    sys.exit(child_main())
