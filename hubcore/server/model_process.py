@@ -14,12 +14,12 @@ stderr so a module that prints cannot corrupt them.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import pickle
 import signal
 import struct
-import subprocess
 import sys
 import time
 from dataclasses import asdict
@@ -90,72 +90,86 @@ class ModuleDescription:
 class ModelProcess:
     """Parent side: starts the child on first use (and again after it dies), calls its methods.
 
-    Not thread-safe: the module's runner calls it from its single thread, one call at a time.
+    Used from the event loop, one call at a time (the module's runner serialises them): the loop
+    itself waits on the pipe, so no thread sits between a reply and the response it completes.
     """
 
     def __init__(self, spec: ModuleSpec, device: str | None):
         self.spec = spec
         self.device = device
-        self._process: subprocess.Popen | None = None
+        self._process: asyncio.subprocess.Process | None = None
+        self._busy = False
 
-    def start(self) -> None:
+    async def start(self) -> None:
         """Start the child and wait until it has constructed the module; raise with its error if not."""
         started = time.monotonic()
         # A session of its own: Ctrl-C in the server's terminal reaches the worker, whose graceful
         # shutdown then closes the pipe; the child must not die mid-request from the same signal.
-        self._process = subprocess.Popen([sys.executable, "-m", "hubcore.server.model_process"],
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hubcore.server.model_process",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, start_new_session=True)
         try:
-            write_frame(self._process.stdin, {"spec": asdict(self.spec), "device": self.device})
-            status, detail = read_frame(self._process.stdout)
-        except (EOFError, OSError):
-            raise ModelProcessDied(f"the process loading {self.spec.label!r} exited with code "
-                                   f"{self._reap()} before it was ready; see the log above") from None
+            await self._send({"spec": asdict(self.spec), "device": self.device})
+            status, detail = await self._receive()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            code = await self._reap()
+            raise ModelProcessDied(f"the process loading {self.spec.label!r} ended ({_describe_exit(code)}) before "
+                                   f"it was ready; see the log above") from None
         if status != "ready":
-            self.close()
+            await self._reap()
             raise detail
         log.debug("model process %d for %s ready in %.1f s", self._process.pid, self.spec.label,
                   time.monotonic() - started)
 
-    def call(self, method: str, kwargs: dict) -> Any:
-        if self._process is None or self._process.poll() is not None:
-            self.start()
+    async def call(self, method: str, kwargs: dict) -> Any:
+        if self._process is None or self._process.returncode is not None:
+            await self.start()
+        self._busy = True
         try:
-            write_frame(self._process.stdin, (method, kwargs))
-            status, value = read_frame(self._process.stdout)
-        except (EOFError, BrokenPipeError):
-            code = self._reap()
+            await self._send((method, kwargs))
+            status, value = await self._receive()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            code = await self._reap()
             raise ModelProcessDied(f"the process running {self.spec.label!r} died ({_describe_exit(code)}) while "
                                    f"running {method}; a new one starts on the next request") from None
+        finally:
+            self._busy = False
         if status == "error":
             raise value
         return value
 
-    def close(self, wait_s: float = 10.0) -> None:
-        """Close the pipe (the child exits when it reads end of file); kill it if it lingers."""
-        process, self._process = self._process, None
-        if process is None:
-            return
-        for stream in (process.stdin, process.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        try:
-            process.wait(wait_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    def close(self) -> None:
+        """Let the child go: it exits when it reads end of file, or now if it is still running a call.
 
-    def _reap(self) -> int | None:
+        A call still running here belongs to a request the server stopped waiting for (shutdown
+        comes after the graceful timeout), so nothing is lost by ending it.
+        """
+        process, self._process = self._process, None
+        if process is None or process.returncode is not None:
+            return
+        if self._busy:
+            process.kill()
+        else:
+            process.stdin.close()
+
+    async def _send(self, message: Any) -> None:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        self._process.stdin.write(_HEADER.pack(len(data)) + data)
+        await self._process.stdin.drain()
+
+    async def _receive(self) -> Any:
+        header = await self._process.stdout.readexactly(_HEADER.size)
+        return pickle.loads(await self._process.stdout.readexactly(_HEADER.unpack(header)[0]))
+
+    async def _reap(self) -> int | None:
         process, self._process = self._process, None
         if process is None:
             return None
         try:
-            return process.wait(5)
-        except subprocess.TimeoutExpired:
+            return await asyncio.wait_for(process.wait(), 5)
+        except asyncio.TimeoutError:
             process.kill()
-            return process.wait()
+            return await process.wait()
 
 
 def _describe_exit(code: int | None) -> str:

@@ -19,7 +19,6 @@ import time
 import queue
 import threading
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -83,18 +82,13 @@ class ModuleRunner:
             if not job.future.done():
                 job.future.cancel()
         if self.process is not None:
-            # On the module's thread, after any call still running there, so the pipe is never
-            # closed under a read; bounded, so a stuck model cannot hold the shutdown.
-            try:
-                self._thread.submit(self.process.close).exception(timeout=30)
-            except FutureTimeout:
-                log.warning("%s: the model process did not stop in 30 s; leaving it to exit with the server", self.label)
+            self.process.close()
         self._thread.close()
 
-    def _call(self, method: str, kwargs: dict) -> Any:
+    async def _call(self, method: str, kwargs: dict) -> Any:
         if self.process is not None:
-            return self.process.call(method, kwargs)
-        return getattr(self.module, method)(**kwargs)
+            return await self.process.call(method, kwargs)
+        return await self.run_on_thread(lambda: getattr(self.module, method)(**kwargs))
 
     # -- internals ----------------------------------------------------------------------------------
     def _batch_key(self, signature: Signature, kwargs: dict) -> tuple[Any, int]:
@@ -171,8 +165,7 @@ class ModuleRunner:
         kwargs = {**first.kwargs, name: merged}
         started = time.perf_counter()
         try:
-            results = await self.run_on_thread(
-                lambda: _checked_batch(self._call(first.signature.name, kwargs), len(merged), first.signature))
+            results = _checked_batch(await self._call(first.signature.name, kwargs), len(merged), first.signature)
         except Exception:
             # One bad request must not fail the others: rerun each alone so errors land where they belong.
             for job in batch:
@@ -192,7 +185,7 @@ class ModuleRunner:
         if job.future.done():
             return
         try:
-            result = await self.run_on_thread(lambda: self._call(job.signature.name, job.kwargs))
+            result = await self._call(job.signature.name, job.kwargs)
         except Exception as exc:
             if not job.future.done():
                 job.future.set_exception(exc)

@@ -68,7 +68,7 @@ class Service:
                 if self.config.isolation == "process":
                     module = await runner.run_on_thread(lambda: ModuleDescription(module_class(spec)))
                     runner.process = ModelProcess(spec, self.config.device)
-                    await runner.run_on_thread(runner.process.start)
+                    await runner.process.start()
                 else:
                     module = await runner.run_on_thread(lambda: construct(spec, self.config.device))
             except Exception as exc:

@@ -12,6 +12,9 @@ Measured side by side, on loopback only:
   - the same server with --no-batching.
 Both servers run at once and the phases alternate for --rounds rounds, so a machine whose load
 changes (shared CI runners) biases no phase; the table shows each phase's median round.
+The clients are wrk (Debian's `wrk`, a C load generator: `apt-get install wrk`) when it is on the
+PATH, else Python threads with http.client (--load python). On a 2-core machine the load generator
+shares the cores with the server, and wrk costs a fraction of what Python clients cost per request.
 Targets: batching >= 0.7 x in-process batched, and >= 3 x no batching. Every phase stops by itself
 (request count and time limit), and the servers are stopped at the end even on failure.
 """
@@ -22,6 +25,8 @@ import http.client
 import json
 import os
 import socket
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -93,7 +98,7 @@ class ServedModule:
         self.config.close()
         cmd = [sys.executable, "-m", "hubcore.server", "start", "-c", self.config.name,
                "-p", str(self.port), "--log-level", "warning", "--max-batch-size", str(args.max_batch_size),
-               "--workers", str(args.workers)]
+               "--workers", str(args.workers), "--isolation", args.isolation]
         if not batching:
             cmd.append("--no-batching")
         env = {k: v for k, v in os.environ.items() if k != "HUB_SERVING_TOKEN"}
@@ -185,7 +190,46 @@ def load(port: int, path: str, field: str, clients: int, seconds: float, max_req
         t.join()
     if first_error[0]:
         print(f"{errors[0]} failed requests on port {port}, the first: {first_error[0]}", file=sys.stderr)
-    return {"rps": len(latencies) / (time.perf_counter() - started), "latencies": latencies, "errors": errors[0]}
+    return {"rps": len(latencies) / (time.perf_counter() - started), "p50": percentile(latencies, 0.5),
+            "p99": percentile(latencies, 0.99), "errors": errors[0]}
+
+
+WRK_SCRIPT = """
+local bodies = {%s}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("POST", "%s", {["content-type"] = "application/json"}, bodies[(i %% #bodies) + 1])
+end
+"""
+_WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def load_wrk(port: int, path: str, field: str, clients: int, seconds: float) -> dict[str, Any]:
+    """wrk: one thread, `clients` keep-alive connections, each sending one sentence per request."""
+    bodies = ", ".join("[==[" + json.dumps({field: [s]}, ensure_ascii=False) + "]==]" for s in SENTENCES)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False, encoding="utf-8") as script:
+        script.write(WRK_SCRIPT % (bodies, path))
+    try:
+        out = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--latency",
+                              "-s", script.name, f"http://{HOST}:{port}"],
+                             capture_output=True, text=True, timeout=seconds + 60).stdout
+    finally:
+        os.unlink(script.name)
+
+    def latency(label: str) -> float:
+        m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
+        return float(m.group(1)) * _WRK_UNITS[m.group(2)] if m else float("nan")
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if rps is None:
+        raise SystemExit(f"could not read wrk's output:\n{out}")
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(bad.group(1)) if bad else 0) + (sum(map(int, sock.groups())) if sock else 0)
+    if errors:
+        print(f"{errors} failed requests on port {port}:\n{out}", file=sys.stderr)
+    return {"rps": float(rps.group(1)), "p50": latency("50%"), "p99": latency("99%"), "errors": errors}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -205,11 +249,16 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=10000, help="requests per served phase (at most)")
     parser.add_argument("--max-batch-size", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1, help="server worker processes (each loads the module)")
+    parser.add_argument("--load", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python",
+                        help="load generator (default wrk when installed)")
+    parser.add_argument("--isolation", choices=["process", "thread"], default="process",
+                        help="where the served module runs (hub serving start --isolation)")
     parser.add_argument("--init-args", default="{}", help='module init args as JSON, e.g. \'{"mkldnn": false}\'')
     args = parser.parse_args()
     if args.directory:
         args.directory = str(Path(args.directory).resolve())
 
+    load_before = os.getloadavg()[0]
     local = InProcess(args)
     name, field = local.module.name, local.field
     args.name = name
@@ -226,7 +275,10 @@ def main() -> int:
             inproc.append(local.rate(local.batch, args.phase_s, 10_000))
             single.append(local.one_at_a_time(args.phase_s / 2, 10_000))
             for label, server in servers.items():
-                rounds[label].append(load(server.port, path, field, args.clients, args.phase_s, args.requests))
+                if args.load == "wrk":
+                    rounds[label].append(load_wrk(server.port, path, field, args.clients, args.phase_s))
+                else:
+                    rounds[label].append(load(server.port, path, field, args.clients, args.phase_s, args.requests))
             print(f"round {r + 1}/{args.rounds}: in-process {inproc[-1]:.0f}/s, " + ", ".join(
                 f"{label} {rounds[label][-1]['rps']:.0f}/s" for label in servers), file=sys.stderr)
     finally:
@@ -234,19 +286,21 @@ def main() -> int:
             server.stop()
 
     base = statistics.median(inproc)
-    print(f"\nmodule {name} (init args {args.init_args}): {args.clients} concurrent clients, one sentence per request, loopback, {args.workers} worker(s), "
-          f"{os.cpu_count()} CPUs; median of {args.rounds} alternating rounds of {args.phase_s:g} s")
+    print(f"\nmodule {name} (init args {args.init_args}): {args.clients} concurrent clients ({args.load}), one sentence "
+          f"per request, loopback, {args.workers} worker(s), isolation {args.isolation}, {os.cpu_count()} CPUs; "
+          f"median of {args.rounds} alternating rounds of {args.phase_s:g} s; load average before "
+          f"{load_before:.2f}")
     print(f"{'mode':<34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'x in-process':>14}")
     print(f"{'in-process, batch of ' + str(args.clients):<34}{base:>9.1f}{'':>9}{'':>9}{'':>8}{1.0:>14.2f}")
     print(f"{'in-process, one per call':<34}{statistics.median(single):>9.1f}{'':>9}{'':>9}{'':>8}"
           f"{statistics.median(single) / base:>14.2f}")
     summary = {}
     for label, runs in rounds.items():
-        rps = statistics.median(r["rps"] for r in runs)
-        lat = [ms for r in runs for ms in r["latencies"]]
+        median_round = sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
+        rps = median_round["rps"]
         errs = sum(r["errors"] for r in runs)
         summary[label] = (rps, errs)
-        print(f"{label:<34}{rps:>9.1f}{percentile(lat, 0.5):>9.1f}{percentile(lat, 0.99):>9.1f}{errs:>8}"
+        print(f"{label:<34}{rps:>9.1f}{median_round['p50']:>9.1f}{median_round['p99']:>9.1f}{errs:>8}"
               f"{rps / base:>14.2f}")
     batched, unbatched = summary["served, dynamic batching"][0], summary["served, no batching"][0]
     print(f"\nbatching / in-process batched = {batched / base:.2f} (target >= 0.70): "
