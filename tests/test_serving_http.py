@@ -316,3 +316,18 @@ def test_time_limit_is_504_and_every_request_is_logged(server, http):
     assert re.search(r'"POST /predict/testmod" 200 \d+\.\dms', log)
     assert re.search(r'"POST /predict/testmod/slow" 504 \d+\.\dms', log)
     assert re.search(r'"GET /v2/health/ready" 200 \d+\.\dms', log)
+
+
+def test_a_module_failing_to_construct_in_its_process_stops_the_start_with_its_error(tmp_path):
+    folder = make_testmod(tmp_path / "testmod")
+    config = tmp_path / "serving.json"
+    config.write_text(json.dumps({"modules_info": {"testmod": {"directory": str(folder),
+                                                               "init_args": {"colour": "red"}}}}))
+    srv = Server(["-c", str(config)], port=free_port(), hub_home=tmp_path / "home")
+    try:
+        assert srv.process.wait(60) != 0
+    finally:
+        srv.stop()
+    log = srv.log()
+    assert "could not load module 'testmod'" in log and "unexpected keyword argument 'colour'" in log, log[-3000:]
+    assert "Traceback" not in log, log[-3000:]

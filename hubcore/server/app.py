@@ -20,11 +20,11 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
-from ..errors import InputError
+from ..errors import HubError, InputError
 from .config import ServingConfig
 from .docs_page import DOCS_HTML
 from .limits import body_too_large
-from .middleware import BearerToken, RequestLog
+from .middleware import BearerToken, RequestLog, StartupFailureMessage
 from .openapi import build_openapi
 from .responses import HttpError, JSONBody, encode_json
 from .service import Service
@@ -38,9 +38,19 @@ def create_app(config: ServingConfig) -> Starlette:
     service = Service(config)
     openapi_cache: dict[str, Any] = {}
 
+    startup_failure: dict[str, str] = {}
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await service.load()
+        try:
+            await service.load()
+        except HubError as exc:
+            startup_failure["message"] = str(exc)  # HubErrors name the fix; their tracebacks only add noise
+            service.close()
+            raise
+        except BaseException:
+            service.close()
+            raise
         log.info("ready: %d module(s) on http://%s:%d (docs at /docs)", len(service.modules), config.host, config.port)
         try:
             yield
@@ -147,7 +157,8 @@ def create_app(config: ServingConfig) -> Starlette:
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(RequestLog), Middleware(BearerToken, token=config.token)],
+        middleware=[Middleware(StartupFailureMessage, failure=startup_failure), Middleware(RequestLog),
+                    Middleware(BearerToken, token=config.token)],
         exception_handlers={HTTPException: _http_exception, Exception: _unexpected},
     )
 

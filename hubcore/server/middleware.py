@@ -1,4 +1,4 @@
-"""ASGI middleware: one log line per request, and the optional bearer token."""
+"""ASGI middleware: one log line per request, the optional bearer token, a plain startup failure."""
 from __future__ import annotations
 
 import hmac
@@ -69,3 +69,27 @@ class BearerToken:
             (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
             (b"www-authenticate", b'Bearer realm="hub serving"')]})
         await send({"type": "http.response.body", "body": payload})
+
+
+class StartupFailureMessage:
+    """Replaces the traceback Starlette reports for a failed startup with the error's own message.
+
+    `failure["message"]` is set by the lifespan for errors whose message says what to fix (a
+    module that cannot load, say); anything else keeps its traceback, which is then worth reading.
+    """
+
+    def __init__(self, app: Any, failure: dict[str, str]):
+        self.app = app
+        self.failure = failure
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def plain(message: dict) -> None:
+            if message["type"] == "lifespan.startup.failed" and "message" in self.failure:
+                message = {**message, "message": self.failure["message"]}
+            await send(message)
+
+        await self.app(scope, receive, plain)
