@@ -101,6 +101,8 @@ class ServedModule:
                "--workers", str(args.workers), "--isolation", args.isolation]
         if not batching:
             cmd.append("--no-batching")
+        if args.batch_timeout_ms is not None:
+            cmd += ["--batch-timeout-ms", str(args.batch_timeout_ms)]
         env = {k: v for k, v in os.environ.items() if k != "HUB_SERVING_TOKEN"}
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
@@ -248,6 +250,7 @@ def main() -> int:
     parser.add_argument("--phase-s", type=float, default=4.0, help="time limit of one phase in one round")
     parser.add_argument("--requests", type=int, default=10000, help="requests per served phase (at most)")
     parser.add_argument("--max-batch-size", type=int, default=32)
+    parser.add_argument("--batch-timeout-ms", type=float, help="the server's --batch-timeout-ms (default: its own)")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes (each loads the module)")
     parser.add_argument("--load", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python",
                         help="load generator (default wrk when installed)")
