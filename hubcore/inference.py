@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .cpu import prefer_mkl_avx2_on_amd
 from .errors import InputError, NotSupported
 
 MODEL_STEM = "inference"
@@ -227,6 +228,7 @@ def create_predictor(model: str | Path | Sequence[str | Path], device: str | Non
         if precision != "fp32":
             raise InputError("precision='fp16' needs a GPU; on the CPU use precision='fp32'")
         config.disable_gpu()
+        prefer_mkl_avx2_on_amd()
         config.set_cpu_math_library_num_threads(int(threads or cpu_count()))
         if mkldnn:
             config.enable_mkldnn()

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .cpu import prefer_mkl_avx2_on_amd
 from .errors import ArtifactError, WeightsNotPublished
 
 
@@ -53,6 +54,7 @@ def make_network(build: Callable[[], Any], weights: Path | None, *, what: str) -
     """
     import paddle
 
+    prefer_mkl_avx2_on_amd()  # before the network's first matrix product (see hubcore/cpu.py)
     if weights is None:
         return build()
     tensors = _read(weights, what)

@@ -4,6 +4,12 @@
     .venv/bin/python tools/bench/bench_lac.py                 # mode lac, 1 thread, oneDNN on
     .venv/bin/python tools/bench/bench_lac.py --modes lac,seg,rank --threads 2 --no-mkldnn
     .venv/bin/python tools/bench/bench_lac.py --skip-cold     # no 65 MB download
+    .venv/bin/python tools/bench/bench_lac.py --mkl-default   # MKL picks its own kernels (see below)
+
+On AMD CPUs the module tells paddle's MKL to use its AVX2 kernels (MKL_DEBUG_CPU_TYPE=5, see
+hubcore/cpu.py); --mkl-default sets the variable empty first, which the module keeps and
+MKL ignores, to measure what MKL's own choice gives. MKL reads it once per process, so the two
+cannot alternate within one run: compare separate runs made close together.
 
 Batched and looped runs use the same loaded module (the same predictor) and alternate within one
 run, so their ratio is not skewed by a busy machine. Load times are measured in fresh processes;
@@ -61,6 +67,22 @@ def maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def cpu_vendor() -> str:
+    """The first CPU's vendor and model from /proc/cpuinfo (MKL's kernel choice depends on the vendor)."""
+    found: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                if key.strip() in ("vendor_id", "model name"):
+                    found.setdefault(key.strip(), value.strip())
+                if not line.strip():
+                    break
+    except OSError:
+        pass
+    return " / ".join(found.values()) or "unknown"
+
+
 def child_load(mode: str, threads: int, mkldnn: bool) -> None:
     """In a fresh process: import + construct the module; print timings as JSON."""
     start = time.perf_counter()
@@ -111,8 +133,12 @@ def main() -> int:
     parser.add_argument("--no-mkldnn", action="store_true")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip-cold", action="store_true", help="do not measure the cold-cache load")
+    parser.add_argument("--mkl-default", action="store_true",
+                        help="leave MKL's kernel choice to MKL (no AVX2 hint on AMD CPUs)")
     parser.add_argument("--child-load", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.mkl_default:
+        os.environ["MKL_DEBUG_CPU_TYPE"] = ""  # inherited by the load children too
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     mkldnn = not args.no_mkldnn
     if args.child_load:
@@ -140,6 +166,10 @@ def main() -> int:
 
     import hubcore as hub
 
+    mkl_type = os.environ.get("MKL_DEBUG_CPU_TYPE")
+    print(f"CPU {cpu_vendor()}; MKL_DEBUG_CPU_TYPE {'unset' if mkl_type is None else repr(mkl_type)} before "
+          f"loading (the module sets 5 on AMD CPUs with AVX2 when unset)")
+    print()
     print("| mode | sentences | batched (1 LoD call) sent/s | loop of 1-sentence calls sent/s | batched / loop |")
     print("|---|---:|---:|---:|---:|")
     for mode in modes:
