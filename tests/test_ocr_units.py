@@ -10,13 +10,14 @@ import pytest
 
 from hubcore.errors import InputError
 from hubmod_ocr import images as imagelib
+from hubmod_ocr.classifier import chunk_sizes
 from hubmod_ocr.crops import crop_line
 from hubmod_ocr.ctc import Alphabet, greedy_decode
 from hubmod_ocr.db_postprocess import (DBParams, boxes_from_probability, min_area_quad, order_clockwise,
                                        reading_order, tidy_boxes, unclip)
 from hubmod_ocr.detector import Sizing, frame, network_input
 from hubmod_ocr.options import check_min_width
-from hubmod_ocr.recognizer import padded_width, plan_batches
+from hubmod_ocr.recognizer import batch_sizes, padded_width, plan_batches
 
 
 def kernel_map(shape: tuple[int, int], rects: list[tuple[tuple[float, float], tuple[float, float], float]],
@@ -180,13 +181,24 @@ def test_batches_cover_every_line_once_within_bounds() -> None:
 def test_short_lines_are_not_padded_to_long_ones() -> None:
     widths = [60] * 10 + [1400, 1410]
     batches = plan_batches(widths, max_batch=16, max_columns=7680, min_width=0)
-    assert sorted(map(sorted, batches)) == [list(range(10)), [10, 11]]
+    assert sorted(map(sorted, batches)) == [list(range(8)), [8, 9], [10, 11]]  # 10 = 8 + 2: fixed batch sizes
     same = plan_batches([300] * 40, max_batch=16, max_columns=7680)
     assert len(same) == 3 and max(len(b) for b in same) <= 16  # as few calls as the batch size allows
 
 
+def test_only_a_few_input_shapes_are_fed() -> None:
+    # oneDNN compiles kernels per input shape; a varied stream of shapes would keep paying for that.
+    widths = list(np.random.default_rng(2).integers(20, 1200, 300))
+    batches = plan_batches(widths, max_batch=8, max_columns=7680, min_width=320)
+    assert batch_sizes(8) == [1, 2, 4, 8] and batch_sizes(12) == [1, 2, 4, 8, 12]
+    assert {len(b) for b in batches} <= {1, 2, 4, 8}
+    padded = {padded_width(max(widths[i] for i in b), 320) for b in batches}
+    assert all(p == 320 or p % 32 == 0 for p in padded) and len(padded) <= 30
+    assert chunk_sizes(13, 16) == [8, 4, 1] and chunk_sizes(37, 16) == [16, 16, 4, 1] and chunk_sizes(0, 16) == []
+
+
 def test_padding_width_respects_the_minimum_and_the_network_step() -> None:
-    assert padded_width(61) == 64 and padded_width(61, 320) == 320 and padded_width(333, 320) == 336
+    assert padded_width(61) == 64 and padded_width(61, 320) == 320 and padded_width(333, 320) == 352
     assert check_min_width(100, "min_width") == 104
     with pytest.raises(InputError, match="min_width"):
         check_min_width(-1, "min_width")

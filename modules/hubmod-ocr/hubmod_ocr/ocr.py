@@ -52,7 +52,7 @@ class ChineseOCRDBCRNNMobile(hubcore.Module):
     recognition call), rec_min_width (recognition padding, see chinese_text_recognition_mobile's
     min_width), max_pixels (larger images are refused)."""
 
-    def __init__(self, device: str = "cpu", threads: int | None = None, mkldnn: bool = True, rec_batch_size: int = 16,
+    def __init__(self, device: str = "cpu", threads: int | None = None, mkldnn: bool = True, rec_batch_size: int = 8,
                  rec_min_width: int = 320, max_pixels: int = imagelib.DEFAULT_MAX_PIXELS) -> None:
         self.options = LoadOptions.checked(device, threads, mkldnn)
         self.max_pixels = int(check_positive(max_pixels, "max_pixels"))

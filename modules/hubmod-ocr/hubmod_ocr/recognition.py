@@ -25,7 +25,7 @@ class ChineseTextRecognitionMobile(hubcore.Module):
     least this many pixels at 48 px high: 320 as PaddleOCR does; less is faster on short lines and
     changes some of their results), max_pixels (larger images are refused)."""
 
-    def __init__(self, device: str = "cpu", threads: int | None = None, mkldnn: bool = True, batch_size: int = 16,
+    def __init__(self, device: str = "cpu", threads: int | None = None, mkldnn: bool = True, batch_size: int = 8,
                  min_width: int = 320, max_pixels: int = imagelib.DEFAULT_MAX_PIXELS) -> None:
         self.options = LoadOptions.checked(device, threads, mkldnn)
         self.max_pixels = int(check_positive(max_pixels, "max_pixels"))
