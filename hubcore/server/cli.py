@@ -39,7 +39,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                           help="run every request on its own")
     batching.add_argument("--max-batch-size", type=int, help="most items merged into one call (default 32)")
     batching.add_argument("--batch-timeout-ms", type=float,
-                          help="longest a request waits for others to join its batch (default 5)")
+                          help="longest a request waits for others to join its batch while the model is idle "
+                               "(default 0: never; requests arriving during a call are merged into the next)")
     limits = start.add_argument_group("limits and safety")
     limits.add_argument("--token", help="require `Authorization: Bearer TOKEN` (prefer the environment variable "
                                         "HUB_SERVING_TOKEN: command lines are visible to other users)")

@@ -65,7 +65,10 @@ class ServingConfig:
     isolation: str = "process"  # "process": each module runs in a child of the worker; "thread": in the worker
     batching: bool = True
     max_batch_size: int = 32  # items (elements of the batch input) per merged call
-    batch_timeout_ms: float = 5.0  # longest a request waits for others to join its batch
+    # Longest a request waits for others to join its batch while the model is idle. 0: never; the
+    # requests that arrive while a call runs are merged into the next one, which keeps the model
+    # busy (measured on lac with 16 clients: 4,000 req/s at 0 against 2,600 at 5 ms).
+    batch_timeout_ms: float = 0.0
     limits: Limits = Limits()
     token: str | None = None
     graceful_timeout_s: float = 30.0

@@ -7,7 +7,10 @@ takes the oldest request and, if its signature has a `batch_input`, every queued
 same method and the same other arguments, up to `max_batch_size` items. Their batch lists are
 concatenated, the method is called once, and the results are split back by each request's length.
 A request waits at most `batch_timeout_s` (counted from its arrival) for others to join it, and
-less when requests stop arriving.
+less when requests stop arriving. The server's default is 0: a call starts as soon as the model is
+free, and whatever queued during the previous call is merged. Under load that keeps the model busy
+while the event loop answers and reads requests; waiting for company instead lines every client
+up behind one call, and the model and the loop take turns idling.
 """
 from __future__ import annotations
 
