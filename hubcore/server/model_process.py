@@ -198,7 +198,10 @@ def child_main() -> int:
     os.dup2(2, 1)
     from .service import construct
 
-    request = read_frame(frames_in)
+    try:
+        request = read_frame(frames_in)
+    except EOFError:  # the server went away before sending the module to load
+        return 0
     try:
         module = construct(ModuleSpec(**request["spec"]), request["device"])
     except Exception as exc:
