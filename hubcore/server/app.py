@@ -37,19 +37,16 @@ log = logging.getLogger("hubcore.server")
 def create_app(config: ServingConfig) -> Starlette:
     service = Service(config)
     openapi_cache: dict[str, Any] = {}
-
     startup_failure: dict[str, str] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             await service.load()
-        except HubError as exc:
-            startup_failure["message"] = str(exc)  # HubErrors name the fix; their tracebacks only add noise
-            service.close()
-            raise
-        except BaseException:
-            service.close()
+        except BaseException as exc:
+            if isinstance(exc, HubError):
+                startup_failure["message"] = str(exc)  # HubErrors name the fix; their tracebacks only add noise
+            service.close()  # modules that did load must not outlive the failed start
             raise
         log.info("ready: %d module(s) on http://%s:%d (docs at /docs)", len(service.modules), config.host, config.port)
         try:

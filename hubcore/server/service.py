@@ -1,4 +1,5 @@
-"""The served modules of one worker: loading them (on their own threads) and invoking a signature.
+"""The served modules of one worker: starting them (each in its own process or on its own thread) and
+invoking a signature.
 
 Both HTTP surfaces (PaddleHub's /predict and the v2 inference protocol) end in `Service.invoke`,
 so validation, limits, batching and error mapping are the same whichever route a client uses.
@@ -55,7 +56,10 @@ class Service:
         self.ready = False
 
     async def load(self) -> None:
-        """Construct every module on the thread that will run it; raise with the module named on failure."""
+        """Start every module where it will run (its own process, or its thread with isolation "thread").
+
+        Raises with the module named on failure.
+        """
         if self.config.device and self.config.isolation == "thread":
             set_device(self.config.device)  # the worker's main thread, for anything created outside runners
             restore_after_paddle()
