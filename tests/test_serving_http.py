@@ -308,11 +308,16 @@ def test_unknown_routes_and_methods_answer_json(server, http):
 
 # -- time limit and the request log (last: the slow call keeps the module busy a little longer) ---------------
 def test_time_limit_is_504_and_every_request_is_logged(server, http):
+    before = post(http, server, "/predict/testmod/stats", {}).json()["results"]["pid"]
     started = time.monotonic()
     r = post(http, server, "/predict/testmod/slow", {"seconds": 2.9})
     assert limit_of(r) == (504, "timeout_s", 2.5) and time.monotonic() - started < 2.85
+    # The call outlived every request in it, so its process was stopped rather than left to finish.
+    after = post(http, server, "/predict/testmod/stats", {}).json()["results"]["pid"]
+    assert after != before and parent_pid(after) == server.process.pid
     time.sleep(0.2)
     log = server.log()
+    assert "was still running slow after 2.5 s" in log
     assert re.search(r'"POST /predict/testmod" 200 \d+\.\dms', log)
     assert re.search(r'"POST /predict/testmod/slow" 504 \d+\.\dms', log)
     assert re.search(r'"GET /v2/health/ready" 200 \d+\.\dms', log)

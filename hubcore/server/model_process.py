@@ -121,22 +121,38 @@ class ModelProcess:
         log.debug("model process %d for %s ready in %.1f s", self._process.pid, self.spec.label,
                   time.monotonic() - started)
 
-    async def call(self, method: str, kwargs: dict) -> Any:
+    async def call(self, method: str, kwargs: dict, timeout_s: float | None = None) -> Any:
+        """method(**kwargs) in the child. After timeout_s the child is stopped and ModelProcessDied raised.
+
+        The server passes its request time limit: every request in a call arrived before the call
+        started, so once the call has run that long all of them have had their 504, and stopping
+        the child loses no answer while freeing the queue behind a call that may never return.
+        """
         if self._process is None or self._process.returncode is not None:
             await self.start()
         self._busy = True
         try:
             await self._send((method, kwargs))
-            status, value = await self._receive()
+            status, value = await asyncio.wait_for(self._receive(), timeout_s)
         except (asyncio.IncompleteReadError, ConnectionError):
             code = await self._reap()
-            raise ModelProcessDied(f"the process running {self.spec.label!r} died ({_describe_exit(code)}) while "
-                                   f"running {method}; a new one starts on the next request") from None
+            raise self._died(f"the process running {self.spec.label!r} died ({_describe_exit(code)}) while "
+                             f"running {method}; a new one starts on the next request") from None
+        except asyncio.TimeoutError:
+            self._process.kill()
+            await self._reap()
+            raise self._died(f"{self.spec.label!r} was still running {method} after {timeout_s:g} s, longer than "
+                             f"any request waits (timeout_s); its process was stopped and a new one starts on the "
+                             f"next request") from None
         finally:
             self._busy = False
         if status == "error":
             raise value
         return value
+
+    def _died(self, message: str) -> ModelProcessDied:
+        log.error("%s", message)  # logged here too: the requests of the call may have timed out already
+        return ModelProcessDied(message)
 
     def close(self) -> None:
         """Let the child go: it exits when it reads end of file, or now if it is still running a call.

@@ -48,10 +48,12 @@ class BadBatchResult(Exception):
 class ModuleRunner:
     """Calls one module instance's methods, one call at a time, batching where the signature allows."""
 
-    def __init__(self, label: str, *, batching: bool, max_batch_size: int, batch_timeout_s: float):
+    def __init__(self, label: str, *, batching: bool, max_batch_size: int, batch_timeout_s: float,
+                 call_timeout_s: float | None = None):
         self.label = label
         self.module: Any = None
         self.process: Any = None  # a ModelProcess when the module runs in a child; then self.module describes it
+        self.call_timeout_s = call_timeout_s  # a child still running a call after this is stopped
         self.batching = batching
         self.max_batch_size = max_batch_size
         self.batch_timeout_s = batch_timeout_s
@@ -90,7 +92,7 @@ class ModuleRunner:
 
     async def _call(self, method: str, kwargs: dict) -> Any:
         if self.process is not None:
-            return await self.process.call(method, kwargs)
+            return await self.process.call(method, kwargs, self.call_timeout_s)
         return await self.run_on_thread(lambda: getattr(self.module, method)(**kwargs))
 
     # -- internals ----------------------------------------------------------------------------------

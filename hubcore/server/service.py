@@ -66,7 +66,8 @@ class Service:
         for spec in self.config.modules:
             runner = ModuleRunner(spec.label.replace("/", "_")[-40:], batching=self.config.batching,
                                   max_batch_size=self.config.max_batch_size,
-                                  batch_timeout_s=self.config.batch_timeout_ms / 1000.0)
+                                  batch_timeout_s=self.config.batch_timeout_ms / 1000.0,
+                                  call_timeout_s=self.config.limits.timeout_s)
             started = time.monotonic()
             try:
                 if self.config.isolation == "process":
