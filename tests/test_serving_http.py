@@ -336,3 +336,16 @@ def test_a_module_failing_to_construct_in_its_process_stops_the_start_with_its_e
     log = srv.log()
     assert "could not load module 'testmod'" in log and "unexpected keyword argument 'colour'" in log, log[-3000:]
     assert "Traceback" not in log, log[-3000:]
+
+
+def test_a_gpu_device_without_a_gpu_stops_the_start_naming_the_fix(tmp_path):
+    # No GPU visible on any machine: the CPU build sees none, and a CUDA build sees none either.
+    srv = Server(["-m", str(make_testmod(tmp_path / "testmod")), "--device", "gpu:0"], port=free_port(),
+                 hub_home=tmp_path / "home", env={"CUDA_VISIBLE_DEVICES": ""})
+    try:
+        assert srv.process.wait(60) != 0
+    finally:
+        srv.stop()
+    log = srv.log()
+    assert "--device gpu:0: this paddle sees no GPU" in log and "--device cpu" in log, log[-3000:]
+    assert "Traceback" not in log and "re.Match" not in log, log[-3000:]

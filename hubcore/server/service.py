@@ -137,6 +137,12 @@ class Service:
 def set_device(device: str) -> None:
     import paddle
 
+    from ..inference import gpu_available
+
+    if device.startswith("gpu") and not gpu_available():
+        raise HubError(f"--device {device}: this paddle sees no GPU (built with CUDA: "
+                       f"{paddle.device.is_compiled_with_cuda()}); install paddlepaddle-gpu on a machine with a "
+                       f"GPU, or serve with --device cpu")
     try:
         paddle.set_device(device)
     except (ValueError, RuntimeError) as exc:
