@@ -216,3 +216,43 @@ def test_pid_files_are_trusted_only_for_our_live_server(tmp_hub_home):
     assert pidfile.pid_path(8872).exists()  # a file that records another pid is left alone
     pidfile.remove(8872, pid=os.getpid())
     assert not pidfile.pid_path(8872).exists() and pidfile.pid_path(8872).parent == tmp_hub_home / "serving"
+
+
+# -- the model process pipe ------------------------------------------------------------------------
+def test_the_pipe_reader_takes_plain_values_and_errors_but_never_a_reference_to_code():
+    import os
+    import pickle
+
+    from hubcore.errors import InputError
+    from hubcore.server.model_process import loads
+
+    plain = {"a": [1, 2.5, None, True], "b": b"\x00\xff", "c": ("t",), "d": {1, 2}, "e": bytearray(b"x")}
+    assert loads(pickle.dumps(plain)) == plain
+    error = loads(pickle.dumps(InputError("texts[0]: expected a string")))
+    assert isinstance(error, InputError) and str(error) == "texts[0]: expected a string"
+    assert isinstance(loads(pickle.dumps(ValueError("v"))), ValueError)
+    for evil in (os.system, pickle.loads, [print], __import__("collections").OrderedDict(a=1)):
+        with pytest.raises(pickle.UnpicklingError, match="may not cross the model process pipe"):
+            loads(pickle.dumps(evil))
+
+
+def test_a_module_s_own_errors_cross_the_pipe_as_their_nearest_hubcore_or_python_error():
+    import pickle
+
+    import numpy as np
+
+    from hubcore.errors import InputError
+    from hubcore.server.model_process import _plain, _portable, loads
+
+    class BadText(InputError):
+        pass
+
+    class Overheated(Exception):
+        pass
+
+    sent = loads(pickle.dumps(_portable(BadText("texts[1]: empty"))))
+    assert type(sent) is InputError and str(sent) == "texts[1]: empty"  # still a 422 in the server
+    sent = loads(pickle.dumps(_portable(Overheated("too hot"))))
+    assert type(sent) is RuntimeError and str(sent) == "Overheated: too hot"
+    assert _plain({"scores": np.array([0.5, 0.25]), "top": np.int64(3), "pair": (np.float32(1.5), "x")}) == \
+        {"scores": [0.5, 0.25], "top": 3, "pair": [1.5, "x"]}

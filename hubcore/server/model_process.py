@@ -7,14 +7,19 @@ while the child computes. It also keeps the server alive when a model crashes th
 (a segfault in a native kernel): the child dies, the request gets a 500, the next call starts a
 new child.
 
-The pipe carries length-prefixed pickles. Pickle is safe here because both ends are this
-package's own code in processes the server started; nothing from outside can write to the pipe.
-The child's stdin and a private duplicate of its stdout carry the frames; its fd 1 is pointed at
-stderr so a module that prints cannot corrupt them.
+The pipe carries length-prefixed pickles of plain values only, read back by a restricted
+unpickler (`FrameUnpickler`): strings, numbers, bytes, lists, dicts and the exception classes of
+Python and hubcore.errors, never a reference to other code. Only this package's two processes
+write to the pipe, but the child runs a module's code, so the worker takes nothing from it that
+could name a callable. The child turns numpy values into lists and other errors into their
+nearest hubcore or Python error before sending. Its stdin and a private duplicate of its stdout
+carry the frames; its fd 1 is pointed at stderr so a module that prints cannot corrupt them.
 """
 from __future__ import annotations
 
 import asyncio
+import builtins
+import io
 import logging
 import os
 import pickle
@@ -37,6 +42,24 @@ class ModelProcessDied(HubError):
     """The child running a module exited (crashed or was killed) before answering."""
 
 
+class FrameUnpickler(pickle.Unpickler):
+    """Plain values, bytearray, and exception classes of Python and hubcore.errors; nothing else."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        from .. import errors
+
+        found = getattr(builtins, name, None) if module == "builtins" else \
+            getattr(errors, name, None) if module == "hubcore.errors" else None
+        if found is bytearray or (isinstance(found, type) and issubclass(found, BaseException)):
+            return found
+        raise pickle.UnpicklingError(f"{module}.{name} may not cross the model process pipe: serving methods "
+                                     f"take and return JSON-like values")
+
+
+def loads(data: bytes) -> Any:
+    return FrameUnpickler(io.BytesIO(data)).load()
+
+
 def write_frame(stream: BinaryIO, message: Any) -> None:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_HEADER.pack(len(data)) + data)
@@ -46,7 +69,7 @@ def write_frame(stream: BinaryIO, message: Any) -> None:
 def read_frame(stream: BinaryIO) -> Any:
     """The next message, or raise EOFError when the other side has gone."""
     header = _read_exactly(stream, _HEADER.size)
-    return pickle.loads(_read_exactly(stream, _HEADER.unpack(header)[0]))
+    return loads(_read_exactly(stream, _HEADER.unpack(header)[0]))
 
 
 def _read_exactly(stream: BinaryIO, size: int) -> bytes:
@@ -175,7 +198,7 @@ class ModelProcess:
 
     async def _receive(self) -> Any:
         header = await self._process.stdout.readexactly(_HEADER.size)
-        return pickle.loads(await self._process.stdout.readexactly(_HEADER.unpack(header)[0]))
+        return loads(await self._process.stdout.readexactly(_HEADER.unpack(header)[0]))
 
     async def _reap(self) -> int | None:
         process, self._process = self._process, None
@@ -200,12 +223,34 @@ def _describe_exit(code: int | None) -> str:
 
 
 def _portable(exc: BaseException) -> BaseException:
-    """exc itself if it survives pickling (the parent sees the module's own error type), else a stand-in."""
+    """exc, or its nearest ancestor among hubcore's and Python's errors, that the worker may unpickle.
+
+    A module's own InputError subclass stays an InputError (a 422), anything else of its own
+    becomes a RuntimeError naming the original type.
+    """
+    nearest = next(k for k in type(exc).__mro__ if k.__module__ in ("builtins", "hubcore.errors"))
+    if nearest is type(exc):
+        candidate = exc
+    elif nearest.__module__ == "hubcore.errors":
+        candidate = nearest(str(exc))
+    else:
+        candidate = RuntimeError(f"{type(exc).__name__}: {exc}")
     try:
-        pickle.loads(pickle.dumps(exc))
-        return exc
+        loads(pickle.dumps(candidate))
+        return candidate
     except Exception:
         return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def _plain(value: Any) -> Any:
+    """numpy arrays and scalars as lists and numbers (the server's JSON encoder would do the same)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return value.tolist()
+    return value
 
 
 def child_main() -> int:
@@ -230,7 +275,7 @@ def child_main() -> int:
         except EOFError:
             return 0
         try:
-            reply = ("ok", getattr(module, method)(**kwargs))
+            reply = ("ok", _plain(getattr(module, method)(**kwargs)))
         except Exception as exc:
             reply = ("error", _portable(exc))
         try:
