@@ -87,6 +87,11 @@ class ModuleManifest:
     version: str | None = None  # set when known (distribution version, or folder manifest)
     source_dir: Path | None = None  # folder holding hubmodule.toml
 
+    @property
+    def known_version(self) -> str:
+        """The version, or "0+unknown" where none could be read (cache entries and messages still need one)."""
+        return self.version or "0+unknown"
+
     def artifact(self, name: str) -> ArtifactSpec:
         for spec in self.artifacts:
             if spec.name == name:

@@ -58,7 +58,7 @@ class Module(metaclass=_ModuleMeta):
 
     @property
     def version(self) -> str:
-        return self.manifest().version or "0+unknown"
+        return self.manifest().known_version
 
     @property
     def category(self) -> str:
@@ -85,12 +85,16 @@ class Module(metaclass=_ModuleMeta):
     def requires(self) -> Requirements:
         return self.manifest().requires
 
-    @property
-    def signatures(self) -> dict[str, Signature]:
-        cls = type(self)
+    @classmethod
+    def serving_signatures(cls) -> dict[str, Signature]:
+        """The class's @serving methods' signatures, collected once per class."""
         if cls.__dict__.get("_hub_signatures") is None:
             cls._hub_signatures = collect_signatures(cls)
         return cls.__dict__["_hub_signatures"]
+
+    @property
+    def signatures(self) -> dict[str, Signature]:
+        return self.serving_signatures()
 
     @property
     def default_signature(self) -> Signature:

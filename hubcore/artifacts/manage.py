@@ -166,7 +166,7 @@ def download_module_artifacts(manifest: ModuleManifest, names: list[str] | None 
     """
     from .fetch import fetch_artifact
 
-    version = manifest.version or "0+unknown"
+    version = manifest.known_version
     specs = [manifest.artifact(n) for n in names] if names else list(manifest.artifacts)
     paths, missing = [], []
     for spec in specs:

@@ -45,7 +45,7 @@ def cmd_download(args: argparse.Namespace) -> int:
             names = ", ".join(a.name for a in manifest.artifacts)
             raise InputError(f"--from FILE installs one artifact; name it with --artifact (one of: {names})")
         spec = manifest.artifact(args.artifact[0]) if args.artifact else manifest.artifacts[0]
-        path = provide_artifact(manifest.name, manifest.version or "0+unknown", spec, Path(args.from_file))
+        path = provide_artifact(manifest.name, manifest.known_version, spec, Path(args.from_file))
         print(f"{manifest.name} {manifest.version}: artifact {spec.name} installed from {args.from_file}")
         print(f"  {path}")
         return 0

@@ -60,9 +60,14 @@ def loads(data: bytes) -> Any:
     return FrameUnpickler(io.BytesIO(data)).load()
 
 
-def write_frame(stream: BinaryIO, message: Any) -> None:
+def frame(message: Any) -> bytes:
+    """message as it crosses the pipe: its pickle's length, then the pickle."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)) + data)
+    return _HEADER.pack(len(data)) + data
+
+
+def write_frame(stream: BinaryIO, message: Any) -> None:
+    stream.write(frame(message))
     stream.flush()
 
 
@@ -90,10 +95,8 @@ class ModuleDescription:
     """
 
     def __init__(self, cls: type):
-        from ..signatures import collect_signatures
-
         self._manifest = cls.manifest()
-        self.signatures = collect_signatures(cls)
+        self.signatures = cls.serving_signatures()
 
     @property
     def name(self) -> str:
@@ -101,7 +104,7 @@ class ModuleDescription:
 
     @property
     def version(self) -> str:
-        return self._manifest.version or "0+unknown"
+        return self._manifest.known_version
 
     @property
     def default_signature(self) -> Any:
@@ -192,8 +195,7 @@ class ModelProcess:
             process.stdin.close()
 
     async def _send(self, message: Any) -> None:
-        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        self._process.stdin.write(_HEADER.pack(len(data)) + data)
+        self._process.stdin.write(frame(message))
         await self._process.stdin.drain()
 
     async def _receive(self) -> Any:
