@@ -19,6 +19,20 @@ MKL_CPU_TYPE_VARIABLE = "MKL_DEBUG_CPU_TYPE"
 MKL_CPU_TYPE_AVX2 = "5"
 
 
+def first_cpu(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The first processor's block of /proc/cpuinfo ("" where there is none, e.g. not Linux)."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as handle:
+            lines = []
+            for line in handle:
+                if not line.strip():
+                    break
+                lines.append(line)
+    except OSError:
+        return ""
+    return "".join(lines)
+
+
 def prefer_mkl_avx2_on_amd(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     """Let paddle's MKL use its AVX2 kernels on an AMD CPU that has AVX2; True if the variable was set.
 
@@ -27,16 +41,7 @@ def prefer_mkl_avx2_on_amd(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     """
     if MKL_CPU_TYPE_VARIABLE in os.environ:
         return False
-    try:
-        with open(cpuinfo, encoding="utf-8", errors="replace") as handle:
-            first_cpu = []
-            for line in handle:
-                if not line.strip():
-                    break
-                first_cpu.append(line)
-    except OSError:  # not Linux: leave MKL to decide
-        return False
-    text = "".join(first_cpu)
+    text = first_cpu(cpuinfo)  # empty where there is no /proc/cpuinfo: MKL decides
     if "AuthenticAMD" not in text or not re.search(r"^flags\s*:.*\bavx2\b", text, re.MULTILINE):
         return False
     os.environ[MKL_CPU_TYPE_VARIABLE] = MKL_CPU_TYPE_AVX2

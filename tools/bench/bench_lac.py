@@ -69,17 +69,13 @@ def maxrss_mb() -> float:
 
 def cpu_vendor() -> str:
     """The first CPU's vendor and model from /proc/cpuinfo (MKL's kernel choice depends on the vendor)."""
+    from hubcore.cpu import first_cpu
+
     found: dict[str, str] = {}
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
-            for line in cpuinfo:
-                key, _, value = line.partition(":")
-                if key.strip() in ("vendor_id", "model name"):
-                    found.setdefault(key.strip(), value.strip())
-                if not line.strip():
-                    break
-    except OSError:
-        pass
+    for line in first_cpu().splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("vendor_id", "model name"):
+            found.setdefault(key.strip(), value.strip())
     return " / ".join(found.values()) or "unknown"
 
 
