@@ -90,6 +90,26 @@ def test_a_crashing_model_process_is_replaced_and_the_server_keeps_serving(serve
     assert post(http, server, "/predict/testmod", {"texts": ["ok"]}).json()["results"][0]["tag"] == "OK"
 
 
+def test_requests_queued_behind_a_crash_are_answered_by_the_new_process(server, http):
+    answers: dict[str, object] = {}
+
+    def send(name: str, path: str, body: dict) -> None:
+        answers[name] = post(http if name == "slow" else session(), server, path, body)
+
+    threads = [threading.Thread(target=send, args=("slow", "/predict/testmod/slow", {"seconds": 0.4}))]
+    threads.append(threading.Thread(target=send, args=("crash", "/predict/testmod/crash", {})))
+    threads += [threading.Thread(target=send, args=(f"tag{i}", "/predict/testmod", {"texts": [f"t{i}"]}))
+                for i in range(3)]
+    for thread in threads:  # in this order: the crash and the tags queue while `slow` runs
+        thread.start()
+        time.sleep(0.05)
+    for thread in threads:
+        thread.join(30)
+    assert answers["slow"].status_code == 200
+    assert answers["crash"].status_code == 500 and "died (killed by SIGKILL)" in answers["crash"].json()["msg"]
+    assert [answers[f"tag{i}"].json()["results"][0]["tag"] for i in range(3)] == ["T0", "T1", "T2"]
+
+
 def test_isolation_thread_runs_the_module_in_the_worker_itself(tmp_path, http):
     folder = make_testmod(tmp_path / "testmod")
     srv = Server(["-m", str(folder), "--isolation", "thread"], port=free_port(), hub_home=tmp_path / "home").wait_ready()

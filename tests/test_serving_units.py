@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -13,6 +14,7 @@ import hubcore
 from hubcore.errors import InputError
 from hubcore.server import pidfile
 from hubcore.server.config import ModuleSpec, build_config, parse_module_list
+from hubcore.server.model_thread import ModelThread
 from hubcore.server.runner import ModuleRunner
 from hubcore.server.v2 import output_tensor, payload_from_request
 from hubcore.signatures import collect_signatures
@@ -147,49 +149,46 @@ class Recorder(hubcore.Module):
 RSIG = collect_signatures(Recorder)["tag"]
 
 
-def run_concurrently(runner: ModuleRunner, payloads: list[dict]) -> list:
+def run_concurrently(payloads: list[dict], **options) -> tuple[list, Recorder]:
+    """payloads submitted at once to a runner on a Recorder thread; their results and the Recorder."""
+    options = {"batching": True, "max_batch_size": 4, "batch_timeout_s": 0.05, **options}
+
     async def main():
-        return await asyncio.gather(*(runner.submit(RSIG, p) for p in payloads), return_exceptions=True)
+        model = ModelThread("t", Recorder, max_batch_size=options["max_batch_size"],
+                            batch_timeout_s=options["batch_timeout_s"])
+        runner = ModuleRunner("t", model, batching=options["batching"], max_batch_size=options["max_batch_size"])
+        await model.start()
+        try:
+            return await asyncio.gather(*(runner.submit(RSIG, p) for p in payloads), return_exceptions=True), model.module
+        finally:
+            runner.close()
 
-    try:
-        return asyncio.run(main())
-    finally:
-        runner.close()
-
-
-def make_runner(**options) -> ModuleRunner:
-    runner = ModuleRunner("t", **{"batching": True, "max_batch_size": 4, "batch_timeout_s": 0.05, **options})
-    runner.module = Recorder()
-    return runner
+    return asyncio.run(main())
 
 
 def test_concurrent_requests_are_merged_up_to_the_batch_size_and_split_back():
-    runner = make_runner()
     payloads = [{"texts": [f"t{i}"] * (1 + i % 2)} for i in range(6)]  # 1+2+1+2+1+2 = 9 items
-    results = run_concurrently(runner, payloads)
+    results, module = run_concurrently(payloads)
     assert results == [[f"t{i}"] * (1 + i % 2) for i in range(6)]
-    assert [len(texts) for texts, _ in runner.module.calls] == [4, 3, 2]  # whole requests, at most 4 items
+    assert [len(texts) for texts, _ in module.calls] == [4, 3, 2]  # whole requests, at most 4 items
 
 
 def test_requests_with_different_other_arguments_are_not_merged():
-    runner = make_runner(max_batch_size=32)
     payloads = [{"texts": ["x"], "prefix": p} for p in ("a", "b", "a", "b", "a")] + [{"texts": ["y"]}, {"texts": ["z"], "prefix": ""}]
-    results = run_concurrently(runner, payloads)
+    results, module = run_concurrently(payloads, max_batch_size=32)
     assert results == [["ax"], ["bx"], ["ax"], ["bx"], ["ax"], ["y"], ["z"]]
-    assert sorted((len(t), p) for t, p in runner.module.calls) == [(2, ""), (2, "b"), (3, "a")]
+    assert sorted((len(t), p) for t, p in module.calls) == [(2, ""), (2, "b"), (3, "a")]
 
 
 def test_one_bad_request_fails_alone_when_its_batch_fails():
-    runner = make_runner()
-    results = run_concurrently(runner, [{"texts": ["a"]}, {"texts": ["bad"]}, {"texts": ["c"]}])
+    results, _ = run_concurrently([{"texts": ["a"]}, {"texts": ["bad"]}, {"texts": ["c"]}])
     assert results[0] == ["a"] and results[2] == ["c"]
     assert isinstance(results[1], InputError)
 
 
 def test_without_batching_every_request_is_its_own_call():
-    runner = make_runner(batching=False)
-    run_concurrently(runner, [{"texts": ["a"]}] * 5)
-    assert [len(t) for t, _ in runner.module.calls] == [1] * 5
+    _, module = run_concurrently([{"texts": ["a"]}] * 5, batching=False)
+    assert [len(t) for t, _ in module.calls] == [1] * 5
 
 
 # -- the server package never shadows the decorator --------------------------------------------------------
@@ -256,3 +255,84 @@ def test_a_module_s_own_errors_cross_the_pipe_as_their_nearest_hubcore_or_python
     assert type(sent) is RuntimeError and str(sent) == "Overheated: too hot"
     assert _plain({"scores": np.array([0.5, 0.25]), "top": np.int64(3), "pair": (np.float32(1.5), "x")}) == \
         {"scores": [0.5, 0.25], "top": 3, "pair": [1.5, "x"]}
+
+
+# -- the batching loop where the model runs -----------------------------------------------------------
+class ListSource:
+    """Messages already queued, and `during_first_call` ones that arrive while the first call runs."""
+
+    def __init__(self, messages: list, during_first_call: list | None = None):
+        self.messages, self.later = list(messages), list(during_first_call or [])
+
+    def call_started(self) -> None:
+        self.messages += self.later
+        self.later = []
+
+    def get(self, timeout):
+        if self.messages:
+            return self.messages.pop(0)
+        if timeout is None:
+            raise EOFError  # the other side closed the pipe
+        time.sleep(timeout)
+        return None  # nothing arrived within the timeout
+
+
+def tag_request(request_id: int, texts: list[str], prefix: str = "") -> "Request":
+    from hubcore.server.batching import Request
+
+    return Request(request_id, "tag", {"texts": texts, "prefix": prefix}, "texts", ("tag", prefix), len(texts))
+
+
+def serve_all(source, **options) -> tuple[list, Recorder]:
+    """Every send() of one serve() run on a Recorder: (replies, ids of the call starting)."""
+    from hubcore.server.batching import serve
+
+    module, turns = Recorder(), []
+
+    def send(replies, batch):
+        turns.append((replies, [r.id for r in batch]))
+        if batch:
+            source.call_started()
+
+    serve(module, source, send, **{"max_batch_size": 4, "batch_timeout_s": 0.0, **options})
+    return turns, module
+
+
+def test_the_loop_merges_what_queued_while_the_model_was_busy_and_reports_each_call_as_it_starts():
+    turns, module = serve_all(ListSource([tag_request(1, ["a"])],
+                                         during_first_call=[tag_request(2, ["b"]), tag_request(3, ["c", "d"]), tag_request(4, ["e"])]))
+    assert [len(texts) for texts, _ in module.calls] == [1, 4]  # the second call takes all that queued meanwhile
+    assert turns == [([], [1]),
+                     ([(1, "ok", ["a"])], [2, 3, 4]),
+                     ([(2, "ok", ["b"]), (3, "ok", ["c", "d"]), (4, "ok", ["e"])], [])]
+
+
+def test_a_cancelled_request_is_dropped_before_its_turn():
+    from hubcore.server.batching import Cancel
+
+    turns, module = serve_all(ListSource([tag_request(1, ["a"]), tag_request(2, ["b"]), Cancel(1), tag_request(3, ["c"])]))
+    assert module.calls == [(["b", "c"], "")]
+    assert turns[-1][0] == [(2, "ok", ["b"]), (3, "ok", ["c"])]
+
+
+def test_a_batch_whose_result_has_the_wrong_length_runs_request_by_request():
+    class Short(Recorder):
+        @hubcore.serving(batch="texts")
+        def tag(self, texts: list[str], prefix: str = "") -> list[str]:
+            self.calls.append((list(texts), prefix))
+            return [t.upper() for t in texts][:1]
+
+    from hubcore.server.batching import serve
+
+    module, turns = Short(), []
+    serve(module, ListSource([tag_request(1, ["a"]), tag_request(2, ["b"])]),
+          lambda replies, batch: turns.append(replies), max_batch_size=4, batch_timeout_s=0.0)
+    assert [texts for texts, _ in module.calls] == [["a", "b"], ["a"], ["b"]]
+    assert turns[-1] == [(1, "ok", ["A"]), (2, "ok", ["B"])]
+
+
+def test_with_a_batch_timeout_the_oldest_request_waits_for_company_only_while_requests_arrive():
+    started = time.monotonic()
+    _, module = serve_all(ListSource([tag_request(1, ["a"]), tag_request(2, ["b"])]), batch_timeout_s=1.0)
+    assert module.calls == [(["a", "b"], "")]
+    assert 0.2 <= time.monotonic() - started < 0.6  # waited one gap (a fifth of the timeout), not the whole second

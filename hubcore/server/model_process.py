@@ -23,14 +23,16 @@ import io
 import logging
 import os
 import pickle
+import select
 import signal
 import struct
 import sys
 import time
 from dataclasses import asdict
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable
 
 from ..errors import HubError
+from .batching import Cancel, Reply, Request, serve
 from .config import ModuleSpec
 
 log = logging.getLogger("hubcore.server")
@@ -71,21 +73,43 @@ def write_frame(stream: BinaryIO, message: Any) -> None:
     stream.flush()
 
 
-def read_frame(stream: BinaryIO) -> Any:
-    """The next message, or raise EOFError when the other side has gone."""
-    header = _read_exactly(stream, _HEADER.size)
-    return loads(_read_exactly(stream, _HEADER.unpack(header)[0]))
+class PipeSource:
+    """The child's end of the pipe: frames read as they come, without waiting where asked not to.
 
+    Reads the raw file descriptor into its own buffer (a buffered reader would hide frames from
+    select), so the batching loop can take everything that has arrived without blocking.
+    """
 
-def _read_exactly(stream: BinaryIO, size: int) -> bytes:
-    chunks, left = [], size
-    while left:
-        chunk = stream.read(left)
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
+    def __init__(self, fd: int):
+        self._fd = fd
+        self._buffer = bytearray()
+
+    def get(self, timeout: float | None) -> Request | Cancel | None:
+        message = self.read(timeout)
+        if message is None:
+            return None
+        if message[0] == "cancel":
+            return Cancel(message[1])
+        return Request(*message[1:])
+
+    def read(self, timeout: float | None) -> Any:
+        """The next message; None if none came within timeout (0: do not wait); EOFError at the end."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if len(self._buffer) >= _HEADER.size:
+                end = _HEADER.size + _HEADER.unpack_from(self._buffer)[0]
+                if len(self._buffer) >= end:
+                    message = loads(bytes(self._buffer[_HEADER.size:end]))
+                    del self._buffer[:end]
+                    return message
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if not select.select([self._fd], [], [], max(0.0, left))[0]:
+                    return None
+            chunk = os.read(self._fd, 1 << 20)
+            if not chunk:
+                raise EOFError
+            self._buffer += chunk
 
 
 class ModuleDescription:
@@ -114,103 +138,168 @@ class ModuleDescription:
 
 
 class ModelProcess:
-    """Parent side: starts the child on first use (and again after it dies), calls its methods.
+    """Parent side: starts the child (and again after it dies), sends it requests, hands back replies.
 
-    Used from the event loop, one call at a time (the module's runner serialises them): the loop
-    itself waits on the pipe, so no thread sits between a reply and the response it completes.
+    Used from the event loop. Requests are written to the pipe as they arrive; the child batches
+    them (`batching.serve`) and answers each turn with one frame: the replies of the call that
+    ended and the ids of the call that starts. The loop itself reads the pipe, so no thread sits
+    between a reply and the response it completes.
     """
 
-    def __init__(self, spec: ModuleSpec, device: str | None):
+    def __init__(self, spec: ModuleSpec, device: str | None, *, max_batch_size: int, batch_timeout_s: float,
+                 call_timeout_s: float | None = None):
         self.spec = spec
         self.device = device
-        self._process: asyncio.subprocess.Process | None = None
-        self._busy = False
+        self.module: ModuleDescription | None = None
+        self.call_timeout_s = call_timeout_s  # a child still running a call after this is stopped
+        self._options = {"max_batch_size": max_batch_size, "batch_timeout_s": batch_timeout_s}
+        self._live: asyncio.subprocess.Process | None = None  # the child, once it is ready
+        self._unsent: list[Request] = []  # requests that came while no child was ready
+        self._restarting: asyncio.Task | None = None
+        self._running: tuple[str | None, list[int]] = (None, [])  # the method and request ids of the child's call
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._stopped_stuck = False
+        self._closing = False
+        self._deliver: Callable[[list[Reply]], None] = lambda replies: None
+        self._lost: Callable[[list[int], Exception], None] = lambda running, error: None
 
-    async def start(self) -> None:
-        """Start the child and wait until it has constructed the module; raise with its error if not."""
-        started = time.monotonic()
-        # A session of its own: Ctrl-C in the server's terminal reaches the worker, whose graceful
-        # shutdown then closes the pipe; the child must not die mid-request from the same signal.
-        self._process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hubcore.server.model_process",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, start_new_session=True)
-        try:
-            await self._send({"spec": asdict(self.spec), "device": self.device})
-            status, detail = await self._receive()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            code = await self._reap()
-            raise ModelProcessDied(f"the process loading {self.spec.label!r} ended ({_describe_exit(code)}) before "
-                                   f"it was ready; see the log above") from None
-        if status != "ready":
-            await self._reap()
-            raise detail
-        log.debug("model process %d for %s ready in %.1f s", self._process.pid, self.spec.label,
-                  time.monotonic() - started)
+    def attach(self, deliver: Callable[[list[Reply]], None], lost: Callable[[list[int], Exception], None]) -> None:
+        self._deliver, self._lost = deliver, lost
 
-    async def call(self, method: str, kwargs: dict, timeout_s: float | None = None) -> Any:
-        """method(**kwargs) in the child. After timeout_s the child is stopped and ModelProcessDied raised.
+    async def start(self) -> ModuleDescription:
+        """Describe the module from its class, start the child; raise with the child's error if it fails."""
+        from .service import module_class
 
-        The server passes its request time limit: every request in a call arrived before the call
-        started, so once the call has run that long all of them have had their 504, and stopping
-        the child loses no answer while freeing the queue behind a call that may never return.
+        self.module = ModuleDescription(module_class(self.spec))
+        await self._spawn()
+        return self.module
+
+    def send(self, request: Request) -> None:
+        if self._live is not None:
+            self._live.stdin.write(frame(("call", *request.fields())))
+            return
+        self._unsent.append(request)
+        if not self._closing and (self._restarting is None or self._restarting.done()):
+            self._restarting = asyncio.create_task(self._restart())
+
+    def cancel(self, request_id: int) -> None:
+        if self._live is not None:
+            self._live.stdin.write(frame(("cancel", request_id)))
+        else:
+            self._unsent = [r for r in self._unsent if r.id != request_id]
+
+    def close(self, busy: bool) -> None:
+        """Let the child go: it exits when it reads end of file, or now if it still holds requests.
+
+        Requests still held here belong to clients the server stopped waiting for (shutdown comes
+        after the graceful timeout), so nothing is lost by ending them.
         """
-        if self._process is None or self._process.returncode is not None:
-            await self.start()
-        self._busy = True
-        try:
-            await self._send((method, kwargs))
-            status, value = await asyncio.wait_for(self._receive(), timeout_s)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            code = await self._reap()
-            raise self._died(f"the process running {self.spec.label!r} died ({_describe_exit(code)}) while "
-                             f"running {method}; a new one starts on the next request") from None
-        except asyncio.TimeoutError:
-            self._process.kill()
-            await self._reap()
-            raise self._died(f"{self.spec.label!r} was still running {method} after {timeout_s:g} s, longer than "
-                             f"any request waits (timeout_s); its process was stopped and a new one starts on the "
-                             f"next request") from None
-        finally:
-            self._busy = False
-        if status == "error":
-            raise value
-        return value
-
-    def _died(self, message: str) -> ModelProcessDied:
-        log.error("%s", message)  # logged here too: the requests of the call may have timed out already
-        return ModelProcessDied(message)
-
-    def close(self) -> None:
-        """Let the child go: it exits when it reads end of file, or now if it is still running a call.
-
-        A call still running here belongs to a request the server stopped waiting for (shutdown
-        comes after the graceful timeout), so nothing is lost by ending it.
-        """
-        process, self._process = self._process, None
+        self._closing = True
+        if self._restarting is not None:
+            self._restarting.cancel()
+        process, self._live = self._live, None
         if process is None or process.returncode is not None:
             return
-        if self._busy:
+        if busy:
             process.kill()
         else:
             process.stdin.close()
 
-    async def _send(self, message: Any) -> None:
-        self._process.stdin.write(frame(message))
-        await self._process.stdin.drain()
-
-    async def _receive(self) -> Any:
-        header = await self._process.stdout.readexactly(_HEADER.size)
-        return loads(await self._process.stdout.readexactly(_HEADER.unpack(header)[0]))
-
-    async def _reap(self) -> int | None:
-        process, self._process = self._process, None
-        if process is None:
-            return None
+    async def _spawn(self) -> None:
+        started = time.monotonic()
+        # A session of its own: Ctrl-C in the server's terminal reaches the worker, whose graceful
+        # shutdown then closes the pipe; the child must not die mid-request from the same signal.
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hubcore.server.model_process",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, start_new_session=True)
         try:
-            return await asyncio.wait_for(process.wait(), 5)
-        except asyncio.TimeoutError:
+            process.stdin.write(frame({"spec": asdict(self.spec), "device": self.device, **self._options}))
+            status, detail = await _receive(process)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            code = await _reap(process)
+            raise ModelProcessDied(f"the process loading {self.spec.label!r} ended ({_describe_exit(code)}) before "
+                                   f"it was ready; see the log above") from None
+        if status != "ready":
+            await _reap(process)
+            raise detail
+        self._live, self._stopped_stuck = process, False
+        asyncio.create_task(self._read_replies(process), name=f"hub-replies-{self.spec.label}")
+        log.debug("model process %d for %s ready in %.1f s", process.pid, self.spec.label, time.monotonic() - started)
+
+    async def _restart(self) -> None:
+        try:
+            await self._spawn()
+        except Exception as exc:
+            unsent, self._unsent = self._unsent, []
+            log.error("could not start %s again: %s", self.spec.label, exc)
+            error = exc if isinstance(exc, HubError) else ModelProcessDied(f"{type(exc).__name__}: {exc}")
+            self._deliver([(r.id, "error", error) for r in unsent])
+            return
+        unsent, self._unsent = self._unsent, []
+        for request in unsent:
+            self.send(request)
+
+    async def _read_replies(self, process: asyncio.subprocess.Process) -> None:
+        try:
+            while True:
+                replies, method, started = await _receive(process)
+                if replies:
+                    self._deliver(replies)
+                self._watch(method, started)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        except Exception:  # a frame the restricted reader refused: nothing more from this child is trusted
+            log.exception("unreadable reply from the process running %s; stopping it", self.spec.label)
             process.kill()
-            return await process.wait()
+        code = await _reap(process)
+        self._watch(None, [])
+        (method, running), self._running = self._running, (None, [])
+        if self._live is process:
+            self._live = None
+        if self._closing:
+            return
+        label = self.spec.label
+        if self._stopped_stuck:
+            message = (f"{label!r} was still running {method} after {self.call_timeout_s:g} s, longer than any "
+                       f"request waits (timeout_s); its process was stopped and a new one starts on the next request")
+        else:
+            doing = f"while running {method}" if running else "between calls"
+            message = (f"the process running {label!r} died ({_describe_exit(code)}) {doing}; a new one starts on "
+                       f"the next request")
+        log.error("%s", message)  # logged here too: the requests of the call may have timed out already
+        self._lost(running, ModelProcessDied(message))
+
+    def _watch(self, method: str | None, started: list[int]) -> None:
+        """Remember the child's current call; stop the child if it runs past the request time limit.
+
+        Every request in a call arrived before the call started, so once it has run that long all of
+        them have had their 504, and stopping the child loses no answer while freeing the queue.
+        """
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        if started:
+            self._running = (method, started)
+            if self.call_timeout_s:
+                self._watchdog = asyncio.get_running_loop().call_later(self.call_timeout_s, self._stop_stuck)
+
+    def _stop_stuck(self) -> None:
+        if self._live is not None:
+            self._stopped_stuck = True
+            self._live.kill()
+
+
+async def _receive(process: asyncio.subprocess.Process) -> Any:
+    header = await process.stdout.readexactly(_HEADER.size)
+    return loads(await process.stdout.readexactly(_HEADER.unpack(header)[0]))
+
+
+async def _reap(process: asyncio.subprocess.Process) -> int | None:
+    try:
+        return await asyncio.wait_for(process.wait(), 5)
+    except asyncio.TimeoutError:
+        process.kill()
+        return await process.wait()
 
 
 def _describe_exit(code: int | None) -> str:
@@ -244,48 +333,70 @@ def _portable(exc: BaseException) -> BaseException:
         return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
+_PLAIN_LEAVES = frozenset({str, int, float, bool, type(None), bytes, bytearray})
+
+
 def _plain(value: Any) -> Any:
-    """numpy arrays and scalars as lists and numbers (the server's JSON encoder would do the same)."""
+    """value with numpy arrays and scalars as lists and numbers; TypeError names anything else.
+
+    Checking here, where the value is walked anyway, means a frame never holds what the worker's
+    restricted reader would refuse.
+    """
+    kind = type(value)
+    if kind in _PLAIN_LEAVES:
+        return value
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {_plain(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+    if hasattr(value, "tolist"):
         return value.tolist()
-    return value
+    if isinstance(value, str):  # subclasses: str enums and the like
+        return str.__str__(value)
+    for plain in (int, float, bytes):
+        if isinstance(value, plain):
+            return plain(value)
+    raise TypeError(f"a {kind.__module__}.{kind.__qualname__} value")
 
 
 def child_main() -> int:
-    frames_in = sys.stdin.buffer
+    source = PipeSource(sys.stdin.fileno())
     frames_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     from .service import construct
 
     try:
-        request = read_frame(frames_in)
+        setup = source.read(None)
     except EOFError:  # the server went away before sending the module to load
         return 0
     try:
-        module = construct(ModuleSpec(**request["spec"]), request["device"])
+        module = construct(ModuleSpec(**setup["spec"]), setup["device"])
     except Exception as exc:
         write_frame(frames_out, ("error", _portable(exc)))
         return 1
     write_frame(frames_out, ("ready", os.getpid()))
-    while True:
-        try:
-            method, kwargs = read_frame(frames_in)
-        except EOFError:
-            return 0
-        try:
-            reply = ("ok", _plain(getattr(module, method)(**kwargs)))
-        except Exception as exc:
-            reply = ("error", _portable(exc))
-        try:
-            write_frame(frames_out, reply)
-        except (pickle.PicklingError, TypeError, AttributeError) as exc:
-            write_frame(frames_out, ("error", RuntimeError(f"{method} returned a value that cannot be sent back "
-                                                           f"to the server ({exc}); serving methods return "
-                                                           f"JSON-able values")))
+
+    def send(replies: list[Reply], batch: list[Request]) -> None:
+        frames_out.write(_reply_frame([_sendable(r) for r in replies], batch))
+        frames_out.flush()
+
+    serve(module, source, send, max_batch_size=setup["max_batch_size"], batch_timeout_s=setup["batch_timeout_s"])
+    return 0
+
+
+def _sendable(reply: Reply) -> Reply:
+    request_id, status, value = reply
+    if status != "ok":
+        return request_id, status, _portable(value)
+    try:
+        return request_id, status, _plain(value)
+    except TypeError as exc:
+        return request_id, "error", RuntimeError(f"the method returned {exc}, which cannot be sent back to the "
+                                                 f"server; serving methods return JSON-able values")
+
+
+def _reply_frame(replies: list[Reply], batch: list[Request]) -> bytes:
+    return frame((replies, batch[0].method if batch else None, [r.id for r in batch]))
 
 
 if __name__ == "__main__":

@@ -1,101 +1,104 @@
-"""Running one module's calls: on its own thread, merging concurrent batchable requests.
+"""The HTTP worker's side of one served module: numbering requests, handing them on, completing them.
 
-Every call to a module goes through a queue served by one task, and runs on the module's single
-thread: models are rarely safe to call from two threads at once, and two concurrent calls would
-only fight over the same cores. While a call runs, new requests wait in the queue; the next turn
-takes the oldest request and, if its signature has a `batch_input`, every queued request with the
-same method and the same other arguments, up to `max_batch_size` items. Their batch lists are
-concatenated, the method is called once, and the results are split back by each request's length.
-A request waits at most `batch_timeout_s` (counted from its arrival) for others to join it, and
-less when requests stop arriving. The server's default is 0: a call starts as soon as the model is
-free, and whatever queued during the previous call is merged. Under load that keeps the model busy
-while the event loop answers and reads requests; waiting for company instead lines every client
-up behind one call, and the model and the loop take turns idling.
+Every request is sent at once to where the model runs (`ModelProcess` or `ModelThread`), with the
+key that says which other requests it may be merged with; the batching itself happens there
+(`batching.serve`), at the moment the model is free. Replies come back by request id. A request
+whose HTTP client stopped waiting (time limit) is cancelled there too, so it is dropped if its
+turn has not come.
 """
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
+import itertools
 import json
 import logging
-import time
-import queue
-import threading
-from concurrent.futures import Future
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Protocol
 
 from ..signatures import Signature
-from .signals import restore_after_paddle
+from .batching import Reply, Request
 
 log = logging.getLogger("hubcore.server")
 
 
-@dataclass
-class _Job:
-    signature: Signature
-    kwargs: dict
-    key: Any  # requests with equal keys may be merged; None: runs alone
-    items: int  # length of the batch input (0 when not batchable)
-    future: asyncio.Future
-    arrived: float = field(default_factory=time.monotonic)
+class Model(Protocol):
+    """Where a module runs: a child process or a thread of the worker."""
 
+    module: Any  # what the worker reads signatures, name and version from
 
-class BadBatchResult(Exception):
-    """A batchable method returned something other than one result per input element."""
+    def attach(self, deliver: Any, lost: Any) -> None: ...
+    def send(self, request: Request) -> None: ...
+    def cancel(self, request_id: int) -> None: ...
+    def close(self, busy: bool) -> None: ...
 
 
 class ModuleRunner:
-    """Calls one module instance's methods, one call at a time, batching where the signature allows."""
-
-    def __init__(self, label: str, *, batching: bool, max_batch_size: int, batch_timeout_s: float,
-                 call_timeout_s: float | None = None):
+    def __init__(self, label: str, model: Model, *, batching: bool, max_batch_size: int):
         self.label = label
-        self.module: Any = None
-        self.process: Any = None  # a ModelProcess when the module runs in a child; then self.module describes it
-        self.call_timeout_s = call_timeout_s  # a child still running a call after this is stopped
+        self.model = model
         self.batching = batching
         self.max_batch_size = max_batch_size
-        self.batch_timeout_s = batch_timeout_s
-        self._thread = ModuleThread(f"hub-{label}")
-        self._pending: list[_Job] = []
-        self._wakeup: asyncio.Event | None = None
-        self._task: asyncio.Task | None = None
+        self._waiting: dict[int, tuple[Request, asyncio.Future]] = {}
+        self._ids = itertools.count(1)
+        model.attach(self.deliver, self.model_lost)
 
-    async def run_on_thread(self, fn: Callable[[], Any]) -> Any:
-        """Run fn on the module's thread (loading uses this, so the model lives where it runs)."""
-        return await asyncio.wrap_future(self._thread.submit(fn))
+    @property
+    def module(self) -> Any:
+        return self.model.module
 
     def submit(self, signature: Signature, kwargs: dict) -> asyncio.Future:
-        """Queue one request; the future gets its result (or exception) once its turn has run.
+        """Send one request on; the future gets its result (or exception).
 
         Cancelling the future (a timed-out request) drops the request if it has not started yet.
         """
         key, items = self._batch_key(signature, kwargs)
-        job = _Job(signature, kwargs, key, items, asyncio.get_running_loop().create_future())
-        self._pending.append(job)
-        if self._task is None or self._task.done():
-            self._wakeup = asyncio.Event()
-            self._task = asyncio.create_task(self._serve(), name=f"hub-batcher-{self.label}")
-        self._wakeup.set()
-        return job.future
+        request = Request(next(self._ids), signature.name, kwargs, signature.batch_input if key else None, key, items)
+        future = asyncio.get_running_loop().create_future()
+        self._waiting[request.id] = (request, future)
+        future.add_done_callback(functools.partial(self._forget, request.id))
+        self.model.send(request)
+        return future
+
+    def deliver(self, replies: list[Reply]) -> None:
+        for request_id, status, value in replies:
+            entry = self._waiting.pop(request_id, None)
+            if entry is None or entry[1].done():
+                continue
+            if status == "ok":
+                entry[1].set_result(value)
+            else:
+                entry[1].set_exception(value)
+
+    def model_lost(self, running: list[int], error: Exception) -> None:
+        """The model's process ended during a call on `running`: what it held is answered or sent again.
+
+        A request that ran alone gets the error. Requests merged in one call are sent again one by one,
+        since nothing says which of them brought the process down; the queued ones are sent again as
+        they were. The model starts again for them (or on the next request).
+        """
+        if len(running) == 1:
+            entry = self._waiting.pop(running[0], None)
+            if entry is not None and not entry[1].done():
+                entry[1].set_exception(error)
+        in_call = set(running)
+        again = [(request.alone() if request.id in in_call else request)
+                 for request, future in self._waiting.values() if not future.done()]
+        if again:
+            log.info("%s: sending %d request(s) to a new model process", self.label, len(again))
+        for request in again:
+            self.model.send(request)
 
     def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-        for job in self._pending:
-            if not job.future.done():
-                job.future.cancel()
-        if self.process is not None:
-            self.process.close()
-        self._thread.close()
+        self.model.close(busy=bool(self._waiting))
+        for _, future in list(self._waiting.values()):
+            future.cancel()
+        self._waiting.clear()
 
-    async def _call(self, method: str, kwargs: dict) -> Any:
-        if self.process is not None:
-            return await self.process.call(method, kwargs, self.call_timeout_s)
-        return await self.run_on_thread(lambda: getattr(self.module, method)(**kwargs))
+    def _forget(self, request_id: int, future: asyncio.Future) -> None:
+        if future.cancelled() and self._waiting.pop(request_id, None) is not None:
+            self.model.cancel(request_id)
 
-    # -- internals ----------------------------------------------------------------------------------
     def _batch_key(self, signature: Signature, kwargs: dict) -> tuple[Any, int]:
         name = signature.batch_input
         if not (self.batching and name):
@@ -109,132 +112,6 @@ class ModuleRunner:
         except (TypeError, ValueError):
             return None, 0
         return (signature.name, text), len(batch)
-
-    async def _serve(self) -> None:
-        while True:
-            self._pending = [j for j in self._pending if not j.future.done()]  # timed out while queued
-            if not self._pending:
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            first = self._pending[0]
-            if first.key is not None:
-                await self._wait_for_company(first)
-            batch = self._take(first)
-            try:
-                await self._execute(batch)
-                restore_after_paddle()  # a module may import paddle on its first call
-            except Exception:  # never let the queue die: fail this batch, keep serving
-                log.exception("internal error running %s", self.label)
-                for job in batch:
-                    if not job.future.done():
-                        job.future.set_exception(RuntimeError("internal error in the batching queue"))
-
-    async def _wait_for_company(self, first: _Job) -> None:
-        # Close the batch when it is full, when the first request has waited batch_timeout_s, or when
-        # requests stop arriving (none for a fifth of the timeout): with few clients, all of whom are
-        # already queued, waiting out the whole timeout would only add latency.
-        deadline = first.arrived + self.batch_timeout_s
-        gap = self.batch_timeout_s / 5
-        while self._items_like(first) < self.max_batch_size:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            self._wakeup.clear()
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), min(gap, remaining))
-            except asyncio.TimeoutError:
-                return
-
-    def _items_like(self, first: _Job) -> int:
-        return sum(j.items for j in self._pending if j.key == first.key and not j.future.done())
-
-    def _take(self, first: _Job) -> list[_Job]:
-        batch, total = [first], first.items
-        if first.key is not None:
-            for job in self._pending[1:]:
-                if job.key == first.key and not job.future.done() and total + job.items <= self.max_batch_size:
-                    batch.append(job)
-                    total += job.items
-        taken = {id(j) for j in batch}
-        self._pending = [j for j in self._pending if id(j) not in taken]
-        return batch
-
-    async def _execute(self, batch: list[_Job]) -> None:
-        if len(batch) == 1:
-            await self._run_alone(batch[0])
-            return
-        first = batch[0]
-        name = first.signature.batch_input
-        merged = [item for job in batch for item in job.kwargs[name]]
-        kwargs = {**first.kwargs, name: merged}
-        started = time.perf_counter()
-        try:
-            results = _checked_batch(await self._call(first.signature.name, kwargs), len(merged), first.signature)
-        except Exception:
-            # One bad request must not fail the others: rerun each alone so errors land where they belong.
-            for job in batch:
-                await self._run_alone(job)
-            return
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s.%s: %d items from %d requests in one call, %.1f ms (waited %.1f ms)", self.label,
-                      first.signature.name, len(merged), len(batch), (time.perf_counter() - started) * 1000,
-                      (time.monotonic() - first.arrived) * 1000)
-        start = 0
-        for job in batch:
-            if not job.future.done():
-                job.future.set_result(results[start:start + job.items])
-            start += job.items
-
-    async def _run_alone(self, job: _Job) -> None:
-        if job.future.done():
-            return
-        try:
-            result = await self._call(job.signature.name, job.kwargs)
-        except Exception as exc:
-            if not job.future.done():
-                job.future.set_exception(exc)
-            return
-        if not job.future.done():
-            job.future.set_result(result)
-
-
-class ModuleThread:
-    """One daemon thread running submitted calls in order.
-
-    Not a ThreadPoolExecutor: its threads are joined at interpreter exit, so a model call stuck
-    after the graceful timeout would keep a stopped server from ever exiting.
-    """
-
-    def __init__(self, name: str):
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        threading.Thread(target=self._work, name=name, daemon=True).start()
-
-    def submit(self, fn: Callable[[], Any]) -> Future:
-        future: Future = Future()
-        self._queue.put((fn, future))
-        return future
-
-    def close(self) -> None:
-        self._queue.put(None)
-
-    def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            fn, future = item
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(fn())
-            except BaseException as exc:  # delivered to the awaiting request, never lost in the thread
-                future.set_exception(exc)
-
-
-def _checked_batch(results: Any, expected: int, signature: Signature) -> list:
-    if not isinstance(results, (list, tuple)) or len(results) != expected:
-        got = len(results) if isinstance(results, (list, tuple)) else type(results).__name__
-        raise BadBatchResult(f"{signature.name} returned {got} results for {expected} elements of "
-                             f"{signature.batch_input!r}; @serving(batch=...) methods return one result per element")
-    return list(results)
 
 
 def _key_part(value: Any) -> str:

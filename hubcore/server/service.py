@@ -7,6 +7,7 @@ so validation, limits, batching and error mapping are the same whichever route a
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import time
@@ -17,9 +18,10 @@ from ..errors import HubError, InputError
 from ..signatures import Signature, check_schema
 from .config import ModuleSpec, ServingConfig
 from .limits import check_images, check_items
-from .model_process import ModelProcess, ModuleDescription
+from .model_process import ModelProcess
 from .responses import HttpError, limit_error
-from .runner import BadBatchResult, ModuleRunner
+from .model_thread import ModelThread
+from .runner import ModuleRunner
 from .signals import restore_after_paddle
 
 log = logging.getLogger("hubcore.server")
@@ -64,22 +66,21 @@ class Service:
             set_device(self.config.device)  # the worker's main thread, for anything created outside runners
             restore_after_paddle()
         for spec in self.config.modules:
-            runner = ModuleRunner(spec.label.replace("/", "_")[-40:], batching=self.config.batching,
-                                  max_batch_size=self.config.max_batch_size,
-                                  batch_timeout_s=self.config.batch_timeout_ms / 1000.0,
-                                  call_timeout_s=self.config.limits.timeout_s)
+            label = spec.label.replace("/", "_")[-40:]
+            batching = {"max_batch_size": self.config.max_batch_size,
+                        "batch_timeout_s": self.config.batch_timeout_ms / 1000.0}
+            if self.config.isolation == "process":
+                model = ModelProcess(spec, self.config.device, call_timeout_s=self.config.limits.timeout_s, **batching)
+            else:
+                model = ModelThread(label, functools.partial(construct, spec, self.config.device), **batching)
+            runner = ModuleRunner(label, model, batching=self.config.batching,
+                                  max_batch_size=self.config.max_batch_size)
             started = time.monotonic()
             try:
-                if self.config.isolation == "process":
-                    module = await runner.run_on_thread(lambda: ModuleDescription(module_class(spec)))
-                    runner.process = ModelProcess(spec, self.config.device)
-                    await runner.process.start()
-                else:
-                    module = await runner.run_on_thread(lambda: construct(spec, self.config.device))
+                module = await model.start()
             except Exception as exc:
                 runner.close()
                 raise HubError(f"could not load module {spec.label!r}: {type(exc).__name__}: {exc}") from exc
-            runner.module = module
             restore_after_paddle()
             name = spec.name or module.name
             if not module.signatures:
@@ -126,9 +127,6 @@ class Service:
             raise limit_error(504, "timeout_s", limits.timeout_s, f"{where} did not answer in time") from None
         except InputError as exc:
             raise HttpError(422, str(exc)) from None
-        except BadBatchResult as exc:
-            log.error("%s: %s", where, exc)
-            raise HttpError(500, f"{where} failed: {exc}") from None
         except Exception as exc:
             log.error("%s raised %s: %s", where, type(exc).__name__, exc, exc_info=not isinstance(exc, HubError))
             raise HttpError(500, f"{where} failed: {type(exc).__name__}: {exc}") from None

@@ -1,8 +1,8 @@
 """Benchmark the lac module: batched LoD calls against a loop of single-sentence calls, load time
 (cold cache: download + verify + unpack; warm cache) and peak memory.
 
-    .venv/bin/python tools/bench/bench_lac.py                 # mode lac, 1 thread, oneDNN on
-    .venv/bin/python tools/bench/bench_lac.py --modes lac,seg,rank --threads 2 --no-mkldnn
+    .venv/bin/python tools/bench/bench_lac.py                 # mode lac, 1 thread, oneDNN off (the default)
+    .venv/bin/python tools/bench/bench_lac.py --modes lac,seg,rank --threads 2 --mkldnn
     .venv/bin/python tools/bench/bench_lac.py --skip-cold     # no 65 MB download
     .venv/bin/python tools/bench/bench_lac.py --mkl-default   # MKL picks its own kernels (see below)
 
@@ -95,8 +95,8 @@ def run_child(mode: str, threads: int, mkldnn: bool, hub_home: str | None) -> di
     if hub_home is not None:
         env["HUB_HOME"] = hub_home
     cmd = [sys.executable, __file__, "--child-load", "--modes", mode, "--threads", str(threads)]
-    if not mkldnn:
-        cmd.append("--no-mkldnn")
+    if mkldnn:
+        cmd.append("--mkldnn")
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"load child failed:\n{done.stderr[-3000:]}")
@@ -126,7 +126,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modes", default="lac", help="comma separated: lac,seg,rank")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--no-mkldnn", action="store_true")
+    parser.add_argument("--mkldnn", action="store_true", help="oneDNN on (the module's default is off)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip-cold", action="store_true", help="do not measure the cold-cache load")
     parser.add_argument("--mkl-default", action="store_true",
@@ -136,7 +136,7 @@ def main() -> int:
     if args.mkl_default:
         os.environ["MKL_DEBUG_CPU_TYPE"] = ""  # inherited by the load children too
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    mkldnn = not args.no_mkldnn
+    mkldnn = args.mkldnn
     if args.child_load:
         child_load(modes[0], args.threads, mkldnn)
         return 0

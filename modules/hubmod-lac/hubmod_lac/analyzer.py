@@ -61,7 +61,7 @@ class _Engines:
 class Tagger:
     """The lac or seg model with its dictionaries: sentences -> per-character labels."""
 
-    def __init__(self, model_folder: Path, *, presegment: bool, threads: int = 1, mkldnn: bool = True) -> None:
+    def __init__(self, model_folder: Path, *, presegment: bool, threads: int = 1, mkldnn: bool = False) -> None:
         conf = model_folder / "conf"
         self.vocab = Vocabulary.load(conf)
         self._cut = PreSegmenter(conf / "small_seg.dic").cut if presegment else None
@@ -107,7 +107,7 @@ class Analyzer:
 class LacAnalyzer(Analyzer):
     mode = "lac"
 
-    def __init__(self, lac_folder: Path, threads: int = 1, mkldnn: bool = True) -> None:
+    def __init__(self, lac_folder: Path, threads: int = 1, mkldnn: bool = False) -> None:
         self.tagger = Tagger(lac_folder, presegment=True, threads=threads, mkldnn=mkldnn)
 
     def _analyze(self, texts: list[str], user_dict: UserDict | None, device: str) -> list[Sentence]:
@@ -121,7 +121,7 @@ class LacAnalyzer(Analyzer):
 class SegAnalyzer(Analyzer):
     mode = "seg"
 
-    def __init__(self, seg_folder: Path, threads: int = 1, mkldnn: bool = True) -> None:
+    def __init__(self, seg_folder: Path, threads: int = 1, mkldnn: bool = False) -> None:
         self.tagger = Tagger(seg_folder, presegment=False, threads=threads, mkldnn=mkldnn)
 
     def _analyze(self, texts: list[str], user_dict: UserDict | None, device: str) -> list[Sentence]:
@@ -138,7 +138,7 @@ class RankAnalyzer(LacAnalyzer):
 
     mode = "rank"
 
-    def __init__(self, lac_folder: Path, rank_folder: Path, threads: int = 1, mkldnn: bool = True) -> None:
+    def __init__(self, lac_folder: Path, rank_folder: Path, threads: int = 1, mkldnn: bool = False) -> None:
         super().__init__(lac_folder, threads, mkldnn)
         self.rank_engines = _Engines(rank_folder / "model", threads, mkldnn)
 

@@ -5,9 +5,11 @@ sentence), so any number of sentences of any lengths run in a single call: the G
 through all sentences together, which is where the speed of batching comes from (batching.py
 decides which sentences share a call).
 
-CPU choices: oneDNN on for the fully connected layers and the rest, the GRUs left as plain `gru`
-ops (see GRU_FUSION_PASSES) whose matrix products run in MKL, told to use its AVX2 kernels on
-AMD processors (hubcore.cpu.prefer_mkl_avx2_on_amd), and one math thread by default. The work per call is
+CPU choices: paddle's native CPU kernels, oneDNN off by default (it builds and caches its kernels
+per input shape, and real text gives every call a new total length: with fresh batches a call
+took 1.2-1.7x as long as without oneDNN, and never less), the GRUs left as plain `gru` ops (see
+GRU_FUSION_PASSES) whose matrix products run in MKL, told to use its AVX2 kernels on AMD
+processors (hubcore.cpu.prefer_mkl_avx2_on_amd), and one math thread by default. The work per call is
 a chain of small sequential GRU steps, so more threads mostly add synchronisation; more
 throughput comes from more sentences per call and, in a server, from more workers. `threads=`
 overrides it.
@@ -35,7 +37,7 @@ PROGRAM_FILE = "__model__"  # Paddle 1.x inference program; parameters sit besid
 # Serving's varying batch sizes hit it within seconds; set_mkldnn_cache_capacity does not help
 # (the number of sentences is in no cache key). The plain `gru` kernel takes any LoD batch, costs
 # in proportion to the ids rather than sentences x longest, and is faster than fusion_gru's
-# non-oneDNN kernel; oneDNN still runs the fc layers. With MKL's AVX2 kernels (below) it is also
+# non-oneDNN kernel; with mkldnn=True oneDNN still runs the fc layers. With MKL's AVX2 kernels (below) it is also
 # 15-20% faster than the oneDNN fusion_gru on batches of 256. See the README's "Speed" section.
 GRU_FUSION_PASSES = ("fc_gru_fuse_pass", "mul_gru_fuse_pass")
 
@@ -50,7 +52,7 @@ def offsets(lengths: Sequence[int]) -> list[int]:
 class LodPredictor:
     """Runs one LAC program on id sequences; safe to share between threads (calls are serialised)."""
 
-    def __init__(self, model_dir: Path, device: str | None = "cpu", threads: int = 1, mkldnn: bool = True) -> None:
+    def __init__(self, model_dir: Path, device: str | None = "cpu", threads: int = 1, mkldnn: bool = False) -> None:
         import paddle.inference as pi
 
         if not (Path(model_dir) / PROGRAM_FILE).is_file():

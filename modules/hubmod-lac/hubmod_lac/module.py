@@ -28,10 +28,11 @@ DEFAULT_BATCH_SIZE = 256
 
 class LAC(hubcore.Module):
     """Chinese lexical analysis. Init args: mode ("lac", "seg" or "rank"), user_dict (path of a
-    user dictionary), device ("cpu" or "gpu[:N]"), threads (CPU math threads), mkldnn (oneDNN on CPU)."""
+    user dictionary), device ("cpu" or "gpu[:N]"), threads (CPU math threads), mkldnn (oneDNN on CPU;
+    off by default: it builds kernels per input shape, and real text brings new shapes every call)."""
 
     def __init__(self, mode: str = "lac", user_dict: str | Path | None = None, device: str = "cpu",
-                 threads: int = 1, mkldnn: bool = True) -> None:
+                 threads: int = 1, mkldnn: bool = False) -> None:
         self.mode = inputs.check_mode(mode)
         threads = inputs.check_positive_int(threads, "threads", "CPU math threads")
         kind, index = parse_device(device)
