@@ -223,7 +223,7 @@ def test_the_pipe_reader_takes_plain_values_and_errors_but_never_a_reference_to_
     import pickle
 
     from hubcore.errors import InputError
-    from hubcore.server.model_process import loads
+    from hubcore.server.pipe import loads
 
     plain = {"a": [1, 2.5, None, True], "b": b"\x00\xff", "c": ("t",), "d": {1, 2}, "e": bytearray(b"x")}
     assert loads(pickle.dumps(plain)) == plain
@@ -241,7 +241,7 @@ def test_a_module_s_own_errors_cross_the_pipe_as_their_nearest_hubcore_or_python
     import numpy as np
 
     from hubcore.errors import InputError
-    from hubcore.server.model_process import _plain, _portable, loads
+    from hubcore.server.pipe import loads, plain, portable
 
     class BadText(InputError):
         pass
@@ -249,11 +249,11 @@ def test_a_module_s_own_errors_cross_the_pipe_as_their_nearest_hubcore_or_python
     class Overheated(Exception):
         pass
 
-    sent = loads(pickle.dumps(_portable(BadText("texts[1]: empty"))))
+    sent = loads(pickle.dumps(portable(BadText("texts[1]: empty"))))
     assert type(sent) is InputError and str(sent) == "texts[1]: empty"  # still a 422 in the server
-    sent = loads(pickle.dumps(_portable(Overheated("too hot"))))
+    sent = loads(pickle.dumps(portable(Overheated("too hot"))))
     assert type(sent) is RuntimeError and str(sent) == "Overheated: too hot"
-    assert _plain({"scores": np.array([0.5, 0.25]), "top": np.int64(3), "pair": (np.float32(1.5), "x")}) == \
+    assert plain({"scores": np.array([0.5, 0.25]), "top": np.int64(3), "pair": (np.float32(1.5), "x")}) == \
         {"scores": [0.5, 0.25], "top": 3, "pair": [1.5, "x"]}
 
 
@@ -277,7 +277,7 @@ class ListSource:
         return None  # nothing arrived within the timeout
 
 
-def tag_request(request_id: int, texts: list[str], prefix: str = "") -> "Request":
+def tag_request(request_id: int, texts: list[str], prefix: str = ""):
     from hubcore.server.batching import Request
 
     return Request(request_id, "tag", {"texts": texts, "prefix": prefix}, "texts", ("tag", prefix), len(texts))

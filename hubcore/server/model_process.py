@@ -7,109 +7,31 @@ while the child computes. It also keeps the server alive when a model crashes th
 (a segfault in a native kernel): the child dies, the request gets a 500, the next call starts a
 new child.
 
-The pipe carries length-prefixed pickles of plain values only, read back by a restricted
-unpickler (`FrameUnpickler`): strings, numbers, bytes, lists, dicts and the exception classes of
-Python and hubcore.errors, never a reference to other code. Only this package's two processes
-write to the pipe, but the child runs a module's code, so the worker takes nothing from it that
-could name a callable. The child turns numpy values into lists and other errors into their
-nearest hubcore or Python error before sending. Its stdin and a private duplicate of its stdout
-carry the frames; its fd 1 is pointed at stderr so a module that prints cannot corrupt them.
+What crosses the pipe, and how it is read, is in pipe.py. The child's stdin and a private
+duplicate of its stdout carry the frames; its fd 1 is pointed at stderr so a module that prints
+cannot corrupt them.
 """
 from __future__ import annotations
 
 import asyncio
-import builtins
-import io
 import logging
 import os
-import pickle
-import select
 import signal
-import struct
 import sys
 import time
 from dataclasses import asdict
-from typing import Any, BinaryIO, Callable
+from typing import Any, Callable
 
 from ..errors import HubError
-from .batching import Cancel, Reply, Request, serve
+from .batching import Reply, Request, serve
 from .config import ModuleSpec
+from .pipe import HEADER, PipeSource, frame, loads, portable, reply_frame, sendable, write_frame
 
 log = logging.getLogger("hubcore.server")
-
-_HEADER = struct.Struct("!Q")
 
 
 class ModelProcessDied(HubError):
     """The child running a module exited (crashed or was killed) before answering."""
-
-
-class FrameUnpickler(pickle.Unpickler):
-    """Plain values, bytearray, and exception classes of Python and hubcore.errors; nothing else."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        from .. import errors
-
-        found = getattr(builtins, name, None) if module == "builtins" else \
-            getattr(errors, name, None) if module == "hubcore.errors" else None
-        if found is bytearray or (isinstance(found, type) and issubclass(found, BaseException)):
-            return found
-        raise pickle.UnpicklingError(f"{module}.{name} may not cross the model process pipe: serving methods "
-                                     f"take and return JSON-like values")
-
-
-def loads(data: bytes) -> Any:
-    return FrameUnpickler(io.BytesIO(data)).load()
-
-
-def frame(message: Any) -> bytes:
-    """message as it crosses the pipe: its pickle's length, then the pickle."""
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    return _HEADER.pack(len(data)) + data
-
-
-def write_frame(stream: BinaryIO, message: Any) -> None:
-    stream.write(frame(message))
-    stream.flush()
-
-
-class PipeSource:
-    """The child's end of the pipe: frames read as they come, without waiting where asked not to.
-
-    Reads the raw file descriptor into its own buffer (a buffered reader would hide frames from
-    select), so the batching loop can take everything that has arrived without blocking.
-    """
-
-    def __init__(self, fd: int):
-        self._fd = fd
-        self._buffer = bytearray()
-
-    def get(self, timeout: float | None) -> Request | Cancel | None:
-        message = self.read(timeout)
-        if message is None:
-            return None
-        if message[0] == "cancel":
-            return Cancel(message[1])
-        return Request(*message[1:])
-
-    def read(self, timeout: float | None) -> Any:
-        """The next message; None if none came within timeout (0: do not wait); EOFError at the end."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            if len(self._buffer) >= _HEADER.size:
-                end = _HEADER.size + _HEADER.unpack_from(self._buffer)[0]
-                if len(self._buffer) >= end:
-                    message = loads(bytes(self._buffer[_HEADER.size:end]))
-                    del self._buffer[:end]
-                    return message
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if not select.select([self._fd], [], [], max(0.0, left))[0]:
-                    return None
-            chunk = os.read(self._fd, 1 << 20)
-            if not chunk:
-                raise EOFError
-            self._buffer += chunk
 
 
 class ModuleDescription:
@@ -252,8 +174,8 @@ class ModelProcess:
             log.exception("unreadable reply from the process running %s; stopping it", self.spec.label)
             process.kill()
         code = await _reap(process)
+        method, running = self._running
         self._watch(None, [])
-        (method, running), self._running = self._running, (None, [])
         if self._live is process:
             self._live = None
         if self._closing:
@@ -278,10 +200,9 @@ class ModelProcess:
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
-        if started:
-            self._running = (method, started)
-            if self.call_timeout_s:
-                self._watchdog = asyncio.get_running_loop().call_later(self.call_timeout_s, self._stop_stuck)
+        self._running = (method, started)
+        if started and self.call_timeout_s:
+            self._watchdog = asyncio.get_running_loop().call_later(self.call_timeout_s, self._stop_stuck)
 
     def _stop_stuck(self) -> None:
         if self._live is not None:
@@ -290,8 +211,8 @@ class ModelProcess:
 
 
 async def _receive(process: asyncio.subprocess.Process) -> Any:
-    header = await process.stdout.readexactly(_HEADER.size)
-    return loads(await process.stdout.readexactly(_HEADER.unpack(header)[0]))
+    header = await process.stdout.readexactly(HEADER.size)
+    return loads(await process.stdout.readexactly(HEADER.unpack(header)[0]))
 
 
 async def _reap(process: asyncio.subprocess.Process) -> int | None:
@@ -313,52 +234,6 @@ def _describe_exit(code: int | None) -> str:
     return f"exit code {code}"
 
 
-def _portable(exc: BaseException) -> BaseException:
-    """exc, or its nearest ancestor among hubcore's and Python's errors, that the worker may unpickle.
-
-    A module's own InputError subclass stays an InputError (a 422), anything else of its own
-    becomes a RuntimeError naming the original type.
-    """
-    nearest = next(k for k in type(exc).__mro__ if k.__module__ in ("builtins", "hubcore.errors"))
-    if nearest is type(exc):
-        candidate = exc
-    elif nearest.__module__ == "hubcore.errors":
-        candidate = nearest(str(exc))
-    else:
-        candidate = RuntimeError(f"{type(exc).__name__}: {exc}")
-    try:
-        loads(pickle.dumps(candidate))
-        return candidate
-    except Exception:
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
-
-
-_PLAIN_LEAVES = frozenset({str, int, float, bool, type(None), bytes, bytearray})
-
-
-def _plain(value: Any) -> Any:
-    """value with numpy arrays and scalars as lists and numbers; TypeError names anything else.
-
-    Checking here, where the value is walked anyway, means a frame never holds what the worker's
-    restricted reader would refuse.
-    """
-    kind = type(value)
-    if kind in _PLAIN_LEAVES:
-        return value
-    if isinstance(value, dict):
-        return {_plain(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, str):  # subclasses: str enums and the like
-        return str.__str__(value)
-    for plain in (int, float, bytes):
-        if isinstance(value, plain):
-            return plain(value)
-    raise TypeError(f"a {kind.__module__}.{kind.__qualname__} value")
-
-
 def child_main() -> int:
     source = PipeSource(sys.stdin.fileno())
     frames_out = os.fdopen(os.dup(1), "wb")
@@ -372,31 +247,16 @@ def child_main() -> int:
     try:
         module = construct(ModuleSpec(**setup["spec"]), setup["device"])
     except Exception as exc:
-        write_frame(frames_out, ("error", _portable(exc)))
+        write_frame(frames_out, ("error", portable(exc)))
         return 1
     write_frame(frames_out, ("ready", os.getpid()))
 
     def send(replies: list[Reply], batch: list[Request]) -> None:
-        frames_out.write(_reply_frame([_sendable(r) for r in replies], batch))
+        frames_out.write(reply_frame([sendable(r) for r in replies], batch))
         frames_out.flush()
 
     serve(module, source, send, max_batch_size=setup["max_batch_size"], batch_timeout_s=setup["batch_timeout_s"])
     return 0
-
-
-def _sendable(reply: Reply) -> Reply:
-    request_id, status, value = reply
-    if status != "ok":
-        return request_id, status, _portable(value)
-    try:
-        return request_id, status, _plain(value)
-    except TypeError as exc:
-        return request_id, "error", RuntimeError(f"the method returned {exc}, which cannot be sent back to the "
-                                                 f"server; serving methods return JSON-able values")
-
-
-def _reply_frame(replies: list[Reply], batch: list[Request]) -> bytes:
-    return frame((replies, batch[0].method if batch else None, [r.id for r in batch]))
 
 
 if __name__ == "__main__":
