@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import base64
+import collections
 import io
 import json
 import re
 import struct
 import threading
 import time
+from http.client import HTTPConnection
 
 import pytest
 
@@ -108,6 +110,39 @@ def test_requests_queued_behind_a_crash_are_answered_by_the_new_process(server, 
     assert answers["slow"].status_code == 200
     assert answers["crash"].status_code == 500 and "died (killed by SIGKILL)" in answers["crash"].json()["msg"]
     assert [answers[f"tag{i}"].json()["results"][0]["tag"] for i in range(3)] == ["T0", "T1", "T2"]
+
+
+def test_under_load_every_request_but_the_crashing_ones_is_answered_while_the_model_process_keeps_dying(server):
+    # Requests written to the pipe of a child that has just died must reach the next child.
+    answers: collections.Counter = collections.Counter()
+    crashes_done = threading.Event()
+
+    def tag(i: int) -> None:  # http.client: cheap enough per request to keep the pipe busy
+        connection, n = HTTPConnection("127.0.0.1", server.port, timeout=30), 0
+        while not crashes_done.is_set():
+            connection.request("POST", "/predict/testmod", body=json.dumps({"texts": [f"c{i}-{n}"]}),
+                               headers={"content-type": "application/json"})
+            r = connection.getresponse()
+            body = json.loads(r.read())
+            answers["ok" if r.status == 200 and body["results"][0]["tag"] == f"C{i}-{n}" else str(body)] += 1
+            n += 1
+        connection.close()
+
+    def crash() -> None:
+        http = session()
+        for _ in range(2):
+            time.sleep(0.3)  # the tags flow to the new child first
+            answers[f"crash {post(http, server, '/predict/testmod/crash', {}).status_code}"] += 1
+        time.sleep(0.3)
+        crashes_done.set()
+
+    threads = [threading.Thread(target=tag, args=(i,)) for i in range(16)] + [threading.Thread(target=crash)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert answers["crash 500"] == 2 and answers["ok"] >= 16
+    assert set(answers) == {"ok", "crash 500"}, answers
 
 
 def test_isolation_thread_runs_the_module_in_the_worker_itself(tmp_path, http):

@@ -336,3 +336,36 @@ def test_with_a_batch_timeout_the_oldest_request_waits_for_company_only_while_re
     _, module = serve_all(ListSource([tag_request(1, ["a"]), tag_request(2, ["b"])]), batch_timeout_s=1.0)
     assert module.calls == [(["a", "b"], "")]
     assert 0.2 <= time.monotonic() - started < 0.6  # waited one gap (a fifth of the timeout), not the whole second
+
+
+def test_a_request_sent_while_the_child_s_pipe_is_closing_reaches_the_next_child(tmp_path):
+    # Between a child's death and the reader seeing it, writing to its pipe fails (uvloop, which
+    # uvicorn runs, raises RuntimeError on the closed handle). The request must not fail with that:
+    # it is still waiting, so the death handling sends it to the next child.
+    import signal
+
+    from hubcore.server.config import ModuleSpec
+    from hubcore.server.model_process import ModelProcess
+    from tests.support.serving_helpers import make_testmod
+
+    spec = ModuleSpec(name=None, directory=str(make_testmod(tmp_path / "testmod")))
+
+    def closed_handle(data: bytes) -> None:
+        raise RuntimeError("unable to perform operation on <UnixTransport closed=True>; the handler is closed")
+
+    async def main():
+        model = ModelProcess(spec, None, max_batch_size=8, batch_timeout_s=0.0)
+        runner = ModuleRunner("t", model, batching=True, max_batch_size=8)
+        description = await model.start()
+        first = model._live.pid
+        model._live.stdin.write = closed_handle
+        pending = runner.submit(description.default_signature, {"texts": ["ok"]})
+        os.kill(first, signal.SIGKILL)
+        result = await asyncio.wait_for(pending, 60)
+        second = model._live
+        runner.close()
+        await second.wait()
+        return result, first, second.pid
+
+    result, first, second = asyncio.run(main())
+    assert result[0]["tag"] == "OK" and second != first

@@ -20,12 +20,13 @@ import signal
 import sys
 import time
 from dataclasses import asdict
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import HubError
 from .batching import Reply, Request, serve
 from .config import ModuleSpec
 from .pipe import HEADER, PipeSource, frame, loads, portable, reply_frame, sendable, write_frame
+from .runner import Deliver, Lost
 
 log = logging.getLogger("hubcore.server")
 
@@ -82,10 +83,10 @@ class ModelProcess:
         self._watchdog: asyncio.TimerHandle | None = None
         self._stopped_stuck = False
         self._closing = False
-        self._deliver: Callable[[list[Reply]], None] = lambda replies: None
-        self._lost: Callable[[list[int], Exception], None] = lambda running, error: None
+        self._deliver: Deliver = lambda replies: None
+        self._lost: Lost = lambda running, error: None
 
-    def attach(self, deliver: Callable[[list[Reply]], None], lost: Callable[[list[int], Exception], None]) -> None:
+    def attach(self, deliver: Deliver, lost: Lost) -> None:
         self._deliver, self._lost = deliver, lost
 
     async def start(self) -> ModuleDescription:
@@ -98,7 +99,7 @@ class ModelProcess:
 
     def send(self, request: Request) -> None:
         if self._live is not None:
-            self._live.stdin.write(frame(("call", *request.fields())))
+            self._write(("call", *request.fields()))
             return
         self._unsent.append(request)
         if not self._closing and (self._restarting is None or self._restarting.done()):
@@ -106,9 +107,19 @@ class ModelProcess:
 
     def cancel(self, request_id: int) -> None:
         if self._live is not None:
-            self._live.stdin.write(frame(("cancel", request_id)))
+            self._write(("cancel", request_id))
         else:
             self._unsent = [r for r in self._unsent if r.id != request_id]
+
+    def _write(self, message: tuple) -> None:
+        # A child that has just died can close its pipe before the reader has seen the end of its
+        # replies. What cannot be written now is not lost: the reader's death handling (`lost`)
+        # has the runner send every request still waiting to the next child.
+        try:
+            if not self._live.stdin.is_closing():
+                self._live.stdin.write(frame(message))
+        except (RuntimeError, ConnectionError):
+            pass
 
     def close(self, busy: bool) -> None:
         """Let the child go: it exits when it reads end of file, or now if it still holds requests.

@@ -14,6 +14,7 @@ import threading
 from typing import Any, Callable
 
 from .batching import Cancel, Reply, Request, serve
+from .runner import Deliver, Lost
 from .signals import restore_after_paddle
 
 log = logging.getLogger("hubcore.server")
@@ -42,9 +43,9 @@ class ModelThread:
         self._factory = factory
         self._options = {"max_batch_size": max_batch_size, "batch_timeout_s": batch_timeout_s}
         self._messages: queue.SimpleQueue = queue.SimpleQueue()
-        self._deliver: Callable[[list[Reply]], None] = lambda replies: None
+        self._deliver: Deliver = lambda replies: None
 
-    def attach(self, deliver: Callable[[list[Reply]], None], lost: Any) -> None:
+    def attach(self, deliver: Deliver, lost: Lost) -> None:
         self._deliver = deliver  # a thread cannot die on its own, so `lost` is never needed
 
     async def start(self) -> Any:

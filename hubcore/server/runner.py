@@ -14,12 +14,15 @@ import hashlib
 import itertools
 import json
 import logging
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from ..signatures import Signature
 from .batching import Reply, Request
 
 log = logging.getLogger("hubcore.server")
+
+Deliver = Callable[[list[Reply]], None]  # replies of the model, completing their requests
+Lost = Callable[[list[int], Exception], None]  # the model process died running these request ids
 
 
 class Model(Protocol):
@@ -27,7 +30,7 @@ class Model(Protocol):
 
     module: Any  # what the worker reads signatures, name and version from
 
-    def attach(self, deliver: Any, lost: Any) -> None: ...
+    def attach(self, deliver: Deliver, lost: Lost) -> None: ...
     def send(self, request: Request) -> None: ...
     def cancel(self, request_id: int) -> None: ...
     def close(self, busy: bool) -> None: ...
