@@ -369,3 +369,11 @@ def test_a_request_sent_while_the_child_s_pipe_is_closing_reaches_the_next_child
 
     result, first, second = asyncio.run(main())
     assert result[0]["tag"] == "OK" and second != first
+
+
+def test_each_merged_call_is_logged_at_debug_level(caplog):
+    import logging
+
+    with caplog.at_level(logging.DEBUG, logger="hubcore.server"):
+        serve_all(ListSource([tag_request(1, ["a"]), tag_request(2, ["b", "c"])]))
+    assert "tag: 3 items from 2 requests in one call" in caplog.text

@@ -119,7 +119,11 @@ def serve(module: Any, source: Source, send: Callable[[list[Reply], list[Request
                     continue
             batch = queue.take()
             send(replies, batch)
+            started = time.perf_counter()
             replies = run_batch(module, batch)
+            if len(batch) > 1 and log.isEnabledFor(logging.DEBUG):
+                log.debug("%s: %d items from %d requests in one call, %.1f ms", batch[0].method,
+                          sum(r.items for r in batch), len(batch), (time.perf_counter() - started) * 1000)
     except EOFError:
         if replies:
             send(replies, [])

@@ -46,7 +46,7 @@ def run_foreground(config: ServingConfig) -> int:
     """Serve until SIGTERM/SIGINT (graceful: requests in flight finish, up to graceful_timeout_s)."""
     import uvicorn
 
-    from .worker import logging_config
+    from .logs import logging_config
 
     check_free(config)
     os.environ[CONFIG_ENV] = config.to_json()  # spawned workers inherit it

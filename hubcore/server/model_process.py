@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import logging.config
 import os
 import signal
 import sys
@@ -27,6 +28,7 @@ from .batching import Reply, Request, serve
 from .config import ModuleSpec
 from .pipe import HEADER, PipeSource, frame, loads, portable, reply_frame, sendable, write_frame
 from .runner import Deliver, Lost
+from .logs import logging_config
 
 log = logging.getLogger("hubcore.server")
 
@@ -146,7 +148,8 @@ class ModelProcess:
             sys.executable, "-m", "hubcore.server.model_process",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, start_new_session=True)
         try:
-            process.stdin.write(frame({"spec": asdict(self.spec), "device": self.device, **self._options}))
+            process.stdin.write(frame({"spec": asdict(self.spec), "device": self.device, **self._options,
+                                       "log_level": logging.getLevelName(log.getEffectiveLevel())}))
             status, detail = await _receive(process)
         except (asyncio.IncompleteReadError, ConnectionError):
             code = await _reap(process)
@@ -255,6 +258,7 @@ def child_main() -> int:
         setup = source.read(None)
     except EOFError:  # the server went away before sending the module to load
         return 0
+    logging.config.dictConfig(logging_config(setup["log_level"]))  # the worker's log, on the same stderr
     try:
         module = construct(ModuleSpec(**setup["spec"]), setup["device"])
     except Exception as exc:
