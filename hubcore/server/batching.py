@@ -99,34 +99,36 @@ def serve(module: Any, source: Source, send: Callable[[list[Reply], list[Request
     waits for company), so the other side knows which requests a stuck or crashed call holds.
     """
     queue = BatchQueue(max_batch_size)
-    replies: list[Reply] = []
+    replies: list[Reply] = []  # of the last call, sent with the next batch or before waiting
+
+    def answer(batch: list[Request]) -> None:
+        nonlocal replies
+        if replies or batch:
+            send(replies, batch)
+        replies = []
+
     try:
         while True:
             _drain(source, queue)
             if not queue:
-                if replies:
-                    send(replies, [])
-                    replies = []
+                answer([])
                 queue.accept(source.get(None))
                 continue
             first = queue.oldest()
             if batch_timeout_s > 0 and first.key is not None and queue.items_like(first) < max_batch_size:
-                if replies:
-                    send(replies, [])
-                    replies = []
+                answer([])
                 _wait_for_company(source, queue, first, batch_timeout_s)
                 if not queue:
                     continue
             batch = queue.take()
-            send(replies, batch)
+            answer(batch)
             started = time.perf_counter()
             replies = run_batch(module, batch)
             if len(batch) > 1 and log.isEnabledFor(logging.DEBUG):
                 log.debug("%s: %d items from %d requests in one call, %.1f ms", batch[0].method,
                           sum(r.items for r in batch), len(batch), (time.perf_counter() - started) * 1000)
     except EOFError:
-        if replies:
-            send(replies, [])
+        answer([])
 
 
 def run_batch(module: Any, batch: list[Request]) -> list[Reply]:

@@ -26,7 +26,7 @@ from typing import Any
 from ..errors import HubError
 from .batching import Reply, Request, serve
 from .config import ModuleSpec
-from .pipe import HEADER, PipeSource, frame, loads, portable, reply_frame, sendable, write_frame
+from .pipe import HEADER, PipeSource, frame, loads, portable, reply_message, write_frame
 from .runner import Deliver, Lost
 from .logs import logging_config
 
@@ -267,8 +267,7 @@ def child_main() -> int:
     write_frame(frames_out, ("ready", os.getpid()))
 
     def send(replies: list[Reply], batch: list[Request]) -> None:
-        frames_out.write(reply_frame([sendable(r) for r in replies], batch))
-        frames_out.flush()
+        write_frame(frames_out, reply_message(replies, batch))
 
     serve(module, source, send, max_batch_size=setup["max_batch_size"], batch_timeout_s=setup["batch_timeout_s"])
     return 0

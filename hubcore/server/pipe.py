@@ -148,5 +148,6 @@ def sendable(reply: Reply) -> Reply:
                                                  f"server; serving methods return JSON-able values")
 
 
-def reply_frame(replies: list[Reply], batch: list[Request]) -> bytes:
-    return frame((replies, batch[0].method if batch else None, [r.id for r in batch]))
+def reply_message(replies: list[Reply], batch: list[Request]) -> tuple:
+    """One turn of the child: the replies of the call that ended, the method and ids of the one starting."""
+    return [sendable(r) for r in replies], batch[0].method if batch else None, [r.id for r in batch]
