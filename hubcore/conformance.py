@@ -350,9 +350,7 @@ _PATH_WORDS = frozenset({"path", "paths", "pathname", "dir", "dirs", "dirname", 
 
 def path_like(name: str) -> bool:
     """Whether an argument's name says it is a file or folder path (output_dir, paths, filename, ...)."""
-    lowered = name.lower()
-    return lowered.startswith("file") or any(word in _PATH_WORDS or word.startswith("file")
-                                             for word in re.split(r"_+", lowered))
+    return any(word in _PATH_WORDS or word.startswith("file") for word in re.split(r"_+", name.lower()))
 
 
 def _takes_text(schema: dict) -> bool:

@@ -163,6 +163,16 @@ def test_an_input_named_like_a_path_passes_when_typed_as_a_server_side_path(site
     assert report.ok and statuses(report)["server paths"] == "pass", report.format()
 
 
+def test_a_module_that_cannot_take_no_output_folder_fails_serving(site):
+    """Over HTTP an OutputDir is None; a module that needs a folder would fail every request."""
+    install_fake_module(site, module="fknofolder", version="1.0.0", code=module_code(
+        "import os; return [os.path.join(output_dir, t) for t in texts]",
+        signature="texts: list[str], output_dir: hubcore.OutputDir = 'out'"))
+    report = check_module("fknofolder")
+    assert statuses(report)["predict"] == "pass" and statuses(report)["serving"] == "fail", report.format()
+    assert "['output_dir'] as None" in report.format() and "TypeError" in report.format()
+
+
 @pytest.mark.parametrize("name, expected", [
     ("output_dir", True), ("save_path", True), ("path", True), ("paths", True), ("file", True),
     ("filename", True), ("file_list", True), ("dir", True), ("dirname", True), ("data_dir", True),
