@@ -18,6 +18,7 @@ _LAZY = {
     "runnable": ("hubcore.signatures", "runnable"),
     "Image": ("hubcore.signatures", "Image"),
     "FilePath": ("hubcore.signatures", "FilePath"),
+    "OutputDir": ("hubcore.signatures", "OutputDir"),
     "Signature": ("hubcore.signatures", "Signature"),
     "errors": ("hubcore.errors", None),
     "list_modules": ("hubcore.discovery", "iter_entries"),

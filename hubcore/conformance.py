@@ -11,6 +11,9 @@ Checks, in order (a failed step stops the ones that depend on it):
   import       the class imports and subclasses hubcore.Module
   signatures   at least one @serving method, exactly one default; each has a JSON request schema;
                a batch input is a list; every input is typed and documented (warnings otherwise)
+  server paths no input named like a path (output_dir, model_path, paths, file, ...) takes a plain
+               str (or is untyped): over HTTP a client would pick a file or folder on the server;
+               type it hubcore.OutputDir (a folder it writes to) or hubcore.FilePath (a file it reads)
   artifacts    every artifact is published with a sha256, or unpublished with pretrained = false
   loads        the module constructs with no arguments (or with init_args)
   sample       the class provides a sample input for its default signature (see below)
@@ -18,7 +21,8 @@ Checks, in order (a failed step stops the ones that depend on it):
                module whose weights are not published, WeightsNotPublished naming the artifact and
                `hub download` is the expected, honest outcome (reported as "expected", not "pass")
   serving      the sample, sent as JSON (images base64), binds to the serving signature; when that
-               changes the inputs (images arrive as bytes), predict runs again on the bound request
+               changes the inputs (images arrive as bytes, OutputDir is None), predict runs again on
+               the bound request
 
 Sample input convention: the module class defines `sample_input` as a classmethod (or staticmethod)
 returning the keyword arguments of its default signature, or as a plain dict attribute:
@@ -33,12 +37,14 @@ module), a numpy HWC uint8 array or a PIL image; keep the sample small so the ch
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from .errors import ArtifactError, HubError, ModuleNotFound, WeightsNotPublished
 from .manifest import MANIFEST_NAME, ModuleManifest, read_manifest
+from .signatures import SERVER_DECIDES
 
 PASS, FAIL, WARN, EXPECTED, SKIP = "pass", "fail", "warn", "expected", "skip"
 
@@ -330,9 +336,49 @@ def _signatures(report: Report, cls: type) -> Any:
     names = ", ".join(f"{s.name}{'*' if s.default else ''}" for s in signatures.values())
     if problems:
         report.add("signatures", FAIL, "; ".join(problems))
+        _server_paths(report, signatures)
         return None
     report.add("signatures", WARN if warnings else PASS, f"{names}" + (f"; {'; '.join(warnings)}" if warnings else ""))
+    _server_paths(report, signatures)
     return next(s for s in signatures.values() if s.default)
+
+
+# Words of an argument name that say it is a path; "file*" also covers filename, filepath, file_list.
+_PATH_WORDS = frozenset({"path", "paths", "pathname", "dir", "dirs", "dirname", "directory", "directories",
+                         "folder", "folders"})
+
+
+def path_like(name: str) -> bool:
+    """Whether an argument's name says it is a file or folder path (output_dir, paths, filename, ...)."""
+    return any(word in _PATH_WORDS or word.startswith("file") for word in re.split(r"_+", name.lower()))
+
+
+def _takes_text(schema: dict) -> bool:
+    """Whether a JSON request may put a string there: str, list[str], str | None, or untyped."""
+    if not schema:
+        return True
+    if schema.get("type") == "string":
+        return True
+    if schema.get("type") == "array":
+        return _takes_text(schema.get("items", {}))
+    return any(_takes_text(option) for option in schema.get("anyOf", []))
+
+
+def server_path_inputs(signatures: dict) -> list[str]:
+    """"method.argument" of every input through which an HTTP client could name a path on the server."""
+    return [f"{sig.name}.{f.name}" for sig in signatures.values() for f in sig.inputs
+            if f.kind == "value" and path_like(f.name) and _takes_text(f.schema)]
+
+
+def _server_paths(report: Report, signatures: dict) -> None:
+    found = server_path_inputs(signatures)
+    if found:
+        report.add("server paths", FAIL, f"{found} take a plain str named like a path, so an HTTP client would "
+                                         f"choose a path on the server: type a folder the method writes to "
+                                         f"hubcore.OutputDir (the server pins it), a file it reads hubcore.FilePath "
+                                         f"(refused over HTTP)")
+    else:
+        report.add("server paths", PASS, "no input lets a client name a path on the server")
 
 
 def _artifacts(report: Report, m: ModuleManifest) -> list[str]:
@@ -464,13 +510,16 @@ def _serving(report: Report, instance: Any, sig: Any, sample: dict, run_again: b
         report.add("serving", FAIL, f"a JSON request does not bind: {exc}")
         return
     note = f"; path inputs {skipped} left out (refused over HTTP)" if skipped else ""
-    if run_again and kwargs.keys() == sample.keys() and any(f.kind == "image" for f in sig.inputs if f.name in kwargs):
+    pinned = {f.name for f in sig.inputs if f.kind == SERVER_DECIDES}
+    changed = any(f.kind == "image" or f.kind == SERVER_DECIDES for f in sig.inputs if f.name in kwargs)
+    if run_again and kwargs.keys() - pinned == sample.keys() - pinned and changed:
         try:
             problem = _result_problem(getattr(instance, sig.name)(**kwargs), sig, kwargs)
         except Exception as exc:
             problem = f"{type(exc).__name__}: {exc}"
         if problem:
-            report.add("serving", FAIL, f"the request binds, but {sig.name} fails on it (images as bytes): {problem}")
+            how = "images as bytes" + (f", {sorted(pinned)} as None" if pinned else "")
+            report.add("serving", FAIL, f"the request binds, but {sig.name} fails on it ({how}): {problem}")
             return
         note += "; ran on the decoded request"
     report.add("serving", PASS, f"request {{{', '.join(body)}}} binds to {sig.name}{note}")
@@ -480,7 +529,7 @@ def request_payload(sig: Any, sample: dict) -> tuple[dict, list[str]]:
     """The sample as an HTTP client sends it: images base64-encoded, path inputs left out."""
     out, skipped = {}, []
     for f in sig.inputs:
-        if f.name not in sample:
+        if f.name not in sample or f.kind == SERVER_DECIDES:
             continue
         value = sample[f.name]
         if f.kind == "path":

@@ -28,6 +28,25 @@ class FilePath:
     """Type marker for a path on the caller's disk: accepted locally and by the CLI, refused over HTTP."""
 
 
+class OutputDir:
+    """Type marker for a folder the method writes files into (drawings, visualizations).
+
+    In Python and `hub run` it is a folder path, as a `str` would be. Over HTTP a client may not set
+    it (a 422 names it) and the method is called with None: it then writes nothing and returns its
+    pictures in the reply (base64), because no client may choose where the server writes.
+    """
+
+
+SERVER_DECIDES = "output"  # Field.kind of an OutputDir: pinned to None over HTTP, never advertised there
+
+
+def server_decides(where: str, name: str) -> InputError:
+    """The refusal of a client that sets an OutputDir field."""
+    return InputError(f"{where}: field {name!r} names a folder on the server, which no request may set: the "
+                      f"server decides (it writes nothing; pictures come back in the reply as base64). "
+                      f"Leave {name!r} out")
+
+
 def serving(func: Callable | None = None, *, batch: str | None = None, default: bool = False) -> Any:
     """Mark a module method as callable by `hub run` and `hub serving`.
 
@@ -57,7 +76,7 @@ class Field:
     required: bool
     default: Any
     description: str
-    kind: str  # "value", "image" (base64 over HTTP) or "path" (refused over HTTP)
+    kind: str  # "value", "image" (base64 over HTTP), "path" (refused over HTTP) or SERVER_DECIDES
 
     def to_dict(self) -> dict:
         out = {"name": self.name, "schema": self.schema, "required": self.required, "kind": self.kind}
@@ -85,10 +104,15 @@ class Signature:
                 return f
         raise KeyError(name)
 
+    @property
+    def remote_inputs(self) -> tuple[Field, ...]:
+        """The inputs an HTTP client may send (what OpenAPI and v2 metadata advertise)."""
+        return tuple(f for f in self.inputs if f.kind != SERVER_DECIDES)
+
     def request_schema(self) -> dict:
-        """JSON schema of the HTTP request body: an object whose keys are the inputs."""
+        """JSON schema of the HTTP request body: an object whose keys are the inputs a client may send."""
         props = {}
-        for f in self.inputs:
+        for f in self.remote_inputs:
             schema = dict(f.schema)
             if f.description:
                 schema["description"] = f.description
@@ -98,7 +122,7 @@ class Signature:
         return {
             "type": "object",
             "properties": props,
-            "required": [f.name for f in self.inputs if f.required],
+            "required": [f.name for f in self.remote_inputs if f.required],
             "additionalProperties": False,
         }
 
@@ -116,17 +140,24 @@ class Signature:
         """Validate a JSON-like payload and return keyword arguments for the method.
 
         remote=True (HTTP): images must be base64 strings and are decoded to bytes; path inputs
-        are refused. Raises InputError naming the field.
+        are refused; OutputDir inputs are refused when sent and always passed as None. Raises
+        InputError naming the field.
         """
+        accepted = self.remote_inputs if remote else self.inputs
         if not isinstance(payload, dict):
             raise InputError(f"{self.name}: the request body must be a JSON object with keys "
-                             f"{[f.name for f in self.inputs]}, got {type(payload).__name__}")
-        known = {f.name for f in self.inputs}
+                             f"{[f.name for f in accepted]}, got {type(payload).__name__}")
+        pinned = [f.name for f in self.inputs if f.kind == SERVER_DECIDES] if remote else []
+        sent = [name for name in pinned if name in payload]
+        if sent:
+            raise server_decides(self.name, sent[0])
+        known = {f.name for f in accepted}
         unknown = sorted(set(payload) - known)
         if unknown:
             raise InputError(f"{self.name}: unknown field(s) {unknown}; accepted fields: {sorted(known)}")
-        kwargs = {}
-        for f in self.inputs:
+        # Pinned even when the client is silent: the method's default would be a folder on the server too.
+        kwargs: dict[str, Any] = dict.fromkeys(pinned)
+        for f in accepted:
             if f.name not in payload:
                 if f.required:
                     raise InputError(f"{self.name}: missing required field {f.name!r}")
@@ -227,13 +258,15 @@ def _describe_value(value: Any) -> str:
 
 
 def _schema_for(annotation: Any) -> tuple[dict, str]:
-    """JSON schema and kind ("value"/"image"/"path") for a type annotation."""
+    """JSON schema and kind ("value"/"image"/"path"/SERVER_DECIDES) for a type annotation."""
     if annotation is inspect.Parameter.empty or annotation is Any:
         return {}, "value"
     if annotation is Image:
         return {"type": "string", "contentEncoding": "base64", "format": "image"}, "image"
     if annotation is FilePath:
         return {"type": "string", "format": "path"}, "path"
+    if annotation is OutputDir:
+        return {"type": "string", "format": "path"}, SERVER_DECIDES
     simple = {str: "string", int: "integer", float: "number", bool: "boolean", type(None): "null"}
     if annotation in simple:
         return {"type": simple[annotation]}, "value"

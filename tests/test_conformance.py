@@ -5,7 +5,7 @@ import pytest
 
 from hubcore import discovery
 from hubcore.cli.main import main
-from hubcore.conformance import assert_conformant, check_module
+from hubcore.conformance import assert_conformant, check_module, path_like
 from tests.support.fakedist import install_fake_module
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,8 +55,8 @@ def test_an_installed_module_passes_every_check(site):
     install_fake_module(site, module="fkok", version="1.0.0", code=module_code("return [t.split() for t in texts]"))
     report = check_module("fkok")
     assert report.ok and statuses(report) == {
-        "metadata": "pass", "entry point": "pass", "import": "pass", "signatures": "pass", "artifacts": "pass",
-        "loads": "pass", "sample": "pass", "predict": "pass", "serving": "pass"}, report.format()
+        "metadata": "pass", "entry point": "pass", "import": "pass", "signatures": "pass", "server paths": "pass",
+        "artifacts": "pass", "loads": "pass", "sample": "pass", "predict": "pass", "serving": "pass"}, report.format()
 
 
 def test_unpublished_weights_are_the_expected_honest_outcome(site):
@@ -138,3 +138,46 @@ def test_weights_missing_at_construction_is_expected_when_the_message_is_honest(
     report = check_module("fkinit")
     assert report.ok and statuses(report)["loads"] == "expected" and statuses(report)["predict"] == "skip", \
         report.format()
+
+
+@pytest.mark.parametrize("argument, annotation", [
+    ("output_dir", "str"), ("save_path", "str | None"), ("paths", "list[str] | None"), ("filename", "str"),
+    ("model_file", "str"), ("log_dirs", ""),
+])
+def test_an_input_named_like_a_path_that_takes_a_plain_str_fails(site, argument, annotation):
+    typed = f": {annotation}" if annotation else ""
+    install_fake_module(site, module="fkpathy", version="1.0.0",
+                        code=module_code("return texts", signature=f"texts: list[str], {argument}{typed} = None"))
+    report = check_module("fkpathy")
+    found = next(c for c in report.checks if c.name == "server paths")
+    assert not report.ok and found.status == "fail" and f"['run.{argument}']" in found.detail, report.format()
+    assert "hubcore.OutputDir" in found.detail and "hubcore.FilePath" in found.detail
+    assert statuses(report)["predict"] == "pass"  # the other checks still run
+
+
+@pytest.mark.parametrize("annotation", ["hubcore.OutputDir", "hubcore.FilePath | None", "list[hubcore.FilePath] | None"])
+def test_an_input_named_like_a_path_passes_when_typed_as_a_server_side_path(site, annotation):
+    install_fake_module(site, module="fktyped", version="1.0.0",
+                        code=module_code("return texts", signature=f"texts: list[str], output_dir: {annotation} = None"))
+    report = check_module("fktyped")
+    assert report.ok and statuses(report)["server paths"] == "pass", report.format()
+
+
+def test_a_module_that_cannot_take_no_output_folder_fails_serving(site):
+    """Over HTTP an OutputDir is None; a module that needs a folder would fail every request."""
+    install_fake_module(site, module="fknofolder", version="1.0.0", code=module_code(
+        "import os; return [os.path.join(output_dir, t) for t in texts]",
+        signature="texts: list[str], output_dir: hubcore.OutputDir = 'out'"))
+    report = check_module("fknofolder")
+    assert statuses(report)["predict"] == "pass" and statuses(report)["serving"] == "fail", report.format()
+    assert "['output_dir'] as None" in report.format() and "TypeError" in report.format()
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("output_dir", True), ("save_path", True), ("path", True), ("paths", True), ("file", True),
+    ("filename", True), ("file_list", True), ("dir", True), ("dirname", True), ("data_dir", True),
+    ("image_folder", True), ("user_file", True),
+    ("direction", False), ("profile", False), ("filter_size", False), ("text", False), ("top_k", False),
+])
+def test_path_like_names(name, expected):
+    assert path_like(name) is expected

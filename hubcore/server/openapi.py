@@ -69,7 +69,7 @@ def _field_notes(signature: Signature) -> str:
     lines = []
     if signature.batch_input:
         lines.append(f"Concurrent requests are merged along `{signature.batch_input}` (dynamic batching).")
-    for f in signature.inputs:
+    for f in signature.remote_inputs:
         if f.kind == "image":
             lines.append(f"`{f.name}`: images as base64 strings (a data: URL prefix is accepted).")
         if f.kind == "path":
@@ -104,8 +104,8 @@ def _v2_operations(module: str, version: str, signature: Signature, secured: boo
         "properties": {
             "id": {"type": "string"},
             "parameters": {"type": "object"},
-            "inputs": {"type": "array", "items": {"anyOf": [_tensor_input(f) for f in signature.inputs]}}
-                      if signature.inputs else {"type": "array", "maxItems": 0},
+            "inputs": {"type": "array", "items": {"anyOf": [_tensor_input(f) for f in signature.remote_inputs]}}
+                      if signature.remote_inputs else {"type": "array", "maxItems": 0},
             "outputs": {"type": "array", "items": {"type": "object"}},
         },
     }

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import HubError, InputError
-from ..signatures import Signature, check_schema
+from ..signatures import SERVER_DECIDES, Signature, check_schema
 from .config import ModuleSpec, ServingConfig
 from .limits import check_images, check_items
 from .model_process import ModelProcess
@@ -182,4 +182,7 @@ def check_predict_args(name: str, module: Any, predict_args: dict) -> None:
         if key not in fields:
             raise InputError(f"modules_info.{name}.predict_args: {key!r} is not an argument of any serving method "
                              f"of {name}; accepted: {sorted(fields)}")
+        if fields[key].kind == SERVER_DECIDES:
+            raise InputError(f"modules_info.{name}.predict_args.{key}: a folder on the server, which serving never "
+                             f"writes to (pictures come back in the reply as base64); remove it")
         check_schema(value, fields[key].schema, f"modules_info.{name}.predict_args.{key}")

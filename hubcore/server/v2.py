@@ -29,7 +29,7 @@ import struct
 from typing import Any
 
 from ..errors import InputError
-from ..signatures import Field, Signature
+from ..signatures import SERVER_DECIDES, Field, Signature, server_decides
 from .responses import encode_json
 
 INT_TYPES = ("INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8")
@@ -87,7 +87,7 @@ def model_metadata(module: str, version: str, signature: Signature) -> dict:
         "name": model_name(module, signature),
         "versions": [version],
         "platform": "hubcore",
-        "inputs": [metadata_tensor(f.name, f.schema) for f in signature.inputs],
+        "inputs": [metadata_tensor(f.name, f.schema) for f in signature.remote_inputs],
         "outputs": [output],
     }
 
@@ -121,7 +121,9 @@ def payload_from_request(body: Any, signature: Signature) -> dict:
             field = signature.field(name)
         except KeyError:
             raise InputError(f"{signature.name}: unknown input {name!r}; inputs: "
-                             f"{[f.name for f in signature.inputs]}") from None
+                             f"{[f.name for f in signature.remote_inputs]}") from None
+        if field.kind == SERVER_DECIDES:
+            raise server_decides(signature.name, name)
         payload[name] = tensor_value(tensor, field, f"input {name!r}")
     return payload
 

@@ -48,17 +48,19 @@ class DeepLabV3pXception65HumanSeg(SegmentationModule):
 
     @hubcore.serving(default=True, batch="images")
     def segmentation(self, images: list[hubcore.Image] = (), visualization: bool = False,
-                     output_dir: str = "humanseg_output", batch_size: int = 1, **legacy: Any) -> list[dict]:
+                     output_dir: hubcore.OutputDir = "humanseg_output", batch_size: int = 1,
+                     **legacy: Any) -> list[dict]:
         """Separate people from the background; one alpha matte per image.
 
         Each result: "data", the alpha value (0-255) of every pixel at the original size; "path",
         the input path when one was given; with visualization, "save_path" (an RGBA PNG: the photo
-        with that alpha) and "image" (the same PNG, base64).
+        with that alpha) and "image" (the same PNG, base64); with output_dir None (always over
+        HTTP) nothing is written and only "image" is given.
 
         Args:
             images: photos (file paths, encoded bytes, PIL images or BGR numpy arrays).
             visualization: also write the cut-out person as an RGBA PNG to output_dir.
-            output_dir: folder for the visualization PNGs.
+            output_dir: folder for the visualization PNGs; None keeps them in the result only (base64).
             batch_size: images per forward pass.
         """
         items = self._inputs(images, legacy)
@@ -71,7 +73,8 @@ class DeepLabV3pXception65HumanSeg(SegmentationModule):
             result = {"data": alpha.tolist(), "path": str(item) if isinstance(item, str) else None}
             if visualization:
                 rgba = np.concatenate([rgb, alpha[:, :, None]], axis=2)
-                result["save_path"] = save_png(png_bytes(rgba), output_dir, image_stem(item, i))
+                if output_dir is not None:
+                    result["save_path"] = save_png(png_bytes(rgba), output_dir, image_stem(item, i))
                 result["image"] = png_base64(rgba)
             results.append(result)
         return results

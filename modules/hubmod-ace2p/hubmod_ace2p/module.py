@@ -1,6 +1,7 @@
 """ace2p: human parsing into the 20 LIP classes with ACE2P. No pretrained weights are published."""
 from __future__ import annotations
 
+import base64
 import io
 from typing import Any
 
@@ -74,18 +75,21 @@ class ACE2P(SegmentationModule):
 
     @hubcore.serving(default=True, batch="images")
     def segmentation(self, images: list[hubcore.Image] = (), visualization: bool = False,
-                     output_dir: str = "ace2p_output", batch_size: int = 1, **legacy: Any) -> list[dict]:
+                     output_dir: hubcore.OutputDir = "ace2p_output", batch_size: int = 1,
+                     **legacy: Any) -> list[dict]:
         """Parse people in images into the 20 LIP classes; one result per image.
 
         Each result: "data", the class index of every pixel (rows of the original image's size);
         "classes", the pixel count of each class present; "path", the input path when one was
         given; with visualization, "save_path" (palette PNG of the class map, LIP colours) and
-        "overlay_path" (the photo blended with those colours), plus "overlay" (that PNG, base64).
+        "overlay_path" (the photo blended with those colours), plus "overlay" (that PNG, base64);
+        with output_dir None (always over HTTP) nothing is written: "visualization" (the class map
+        PNG, base64) and "overlay" instead.
 
         Args:
             images: photos of people (file paths, encoded bytes, PIL images or BGR numpy arrays).
             visualization: also write the coloured class map and an overlay PNG to output_dir.
-            output_dir: folder for the visualization PNGs.
+            output_dir: folder for the visualization PNGs; None keeps them in the result (base64).
             batch_size: images per forward pass.
         """
         items = self._inputs(images, legacy)
@@ -107,7 +111,8 @@ class ACE2P(SegmentationModule):
             results.append(result)
         return results
 
-    def _visualize(self, item: Any, index: int, rgb: np.ndarray, classes: np.ndarray, output_dir: str) -> dict:
+    def _visualize(self, item: Any, index: int, rgb: np.ndarray, classes: np.ndarray,
+                   output_dir: str | None) -> dict:
         from PIL import Image
 
         colours = palette(len(LIP_CLASSES))
@@ -115,10 +120,12 @@ class ACE2P(SegmentationModule):
         mask.putpalette(colours)
         buf = io.BytesIO()
         mask.save(buf, format="PNG")  # indexed PNG: pixel values are the class ids, shown in LIP colours
-        stem = image_stem(item, index)
-        save_path = save_png(buf.getvalue(), output_dir, stem)
         colour = np.asarray(colours, dtype=np.uint8).reshape(-1, 3)[classes]
         overlay = np.where(classes[:, :, None] > 0, 0.5 * rgb + 0.5 * colour, rgb).astype(np.uint8)
+        if output_dir is None:
+            return {"visualization": base64.b64encode(buf.getvalue()).decode("ascii"), "overlay": png_base64(overlay)}
+        stem = image_stem(item, index)
+        save_path = save_png(buf.getvalue(), output_dir, stem)
         overlay_path = save_png(png_bytes(overlay), output_dir, f"{stem}_overlay")
         return {"save_path": save_path, "overlay_path": overlay_path, "overlay": png_base64(overlay)}
 

@@ -36,7 +36,7 @@ class AttGANCeleba(FaceEditingModule):
 
     @hubcore.serving(default=True)
     def generate(self, images: list[hubcore.Image] = (), info: list[str] | str | None = None,
-                 style: list[str] | str | None = None, output_dir: str = "attgan_output",
+                 style: list[str] | str | None = None, output_dir: hubcore.OutputDir = "attgan_output",
                  visualization: bool = True, batch_size: int = 1, **legacy: Any) -> list[dict]:
         """Edit face attributes: one edited PNG (base64, image_size square, default 128) per image.
 
@@ -44,7 +44,8 @@ class AttGANCeleba(FaceEditingModule):
             images: face photos (a central square is used; aligned CelebA-style crops work best).
             info: optional face attributes, e.g. "Male,Black_Hair" (default: Female, young); one for all or per image.
             style: attribute(s) to flip, comma-joined (Bald, Bangs, Black_Hair, Blond_Hair, Brown_Hair, Bushy_Eyebrows, Eyeglasses, Gender, Mouth_Slightly_Open, Mustache, No_Beard, Pale_Skin, Aged); one for all images or one per image.
-            output_dir: folder where the edited images are saved when visualization is true.
+            output_dir: folder where the edited images are saved when visualization is true;
+                None (always over HTTP) writes nothing (the image is in "data").
             visualization: save each edited image as a PNG in output_dir.
             batch_size: images per forward pass.
         """

@@ -77,13 +77,15 @@ class GANModule(hubcore.Module):
                 outputs += [((o.transpose(1, 2, 0) + 1.0) * 127.5).clip(0, 255).round().astype(np.uint8) for o in out]
         return outputs
 
-    def _results(self, images: list, outputs: list[np.ndarray], labels: list[str], output_dir: str,
+    def _results(self, images: list, outputs: list[np.ndarray], labels: list[str], output_dir: str | None,
                  visualization: bool) -> list[dict]:
+        """The image is always in "data"; it is also written when visualizing into a folder (over HTTP
+        output_dir is None: nothing is written, "save_path" stays None)."""
         results = []
         for i, (image, out, label) in enumerate(zip(images, outputs, labels)):
             data = png_bytes(out)
             path = None
-            if visualization:
+            if visualization and output_dir is not None:
                 stem = f"{image_stem(image, i)}_{label}".replace(",", "+").replace("/", "_")
                 path = save_png(data, output_dir, stem)
             results.append({"style": label, "save_path": path, "data": png_base64(out)})

@@ -31,14 +31,15 @@ class CycleGANCityscapes(GANModule):
 
     @hubcore.serving(default=True, batch="images")
     def generate(self, images: list[hubcore.Image] = (), direction: str = "photo2label",
-                 output_dir: str = "cyclegan_output", visualization: bool = True, batch_size: int = 1,
+                 output_dir: hubcore.OutputDir = "cyclegan_output", visualization: bool = True, batch_size: int = 1,
                  **legacy: Any) -> list[dict]:
         """Translate each image to the other domain: one PNG (base64, image_size square, default 256) per image.
 
         Args:
             images: street photos (photo2label) or Cityscapes colour label maps (label2photo).
             direction: "photo2label" or "label2photo".
-            output_dir: folder where the translated images are saved when visualization is true.
+            output_dir: folder where the translated images are saved when visualization is true;
+                None (always over HTTP) writes nothing (the image is in "data").
             visualization: save each translated image as a PNG in output_dir.
             batch_size: images per forward pass.
         """

@@ -32,7 +32,7 @@ class StarGANCeleba(GANModule):
 
     @hubcore.serving(default=True)
     def generate(self, images: list[hubcore.Image] = (), style: list[str] | str | None = None,
-                 info: list[str] | str | None = None, output_dir: str = "stargan_output",
+                 info: list[str] | str | None = None, output_dir: hubcore.OutputDir = "stargan_output",
                  visualization: bool = True, batch_size: int = 1, **legacy: Any) -> list[dict]:
         """Edit faces towards target attributes: one PNG (base64, image_size square, default 128) per image.
 
@@ -40,7 +40,8 @@ class StarGANCeleba(GANModule):
             images: face photos (a central square is used; aligned CelebA-style crops work best).
             style: attribute(s) to set (Black_Hair, Blond_Hair, Brown_Hair, Male, Female, Aged), comma-joined.
             info: optional source attributes, e.g. "Male,Brown_Hair", kept where style leaves them (default Female, young).
-            output_dir: folder where the edited images are saved when visualization is true.
+            output_dir: folder where the edited images are saved when visualization is true;
+                None (always over HTTP) writes nothing (the image is in "data").
             visualization: save each edited image as a PNG in output_dir.
             batch_size: images per forward pass.
         """

@@ -36,7 +36,7 @@ class FaceEditingModule(GANModule):
             targets.append(apply_style(source, sty, self.attrs, where=f"style[{i}]"))
         return np.stack(sources), np.stack(targets), [s.strip() for s in styles]
 
-    def _edit(self, images: list | None, info: Any, style: Any, output_dir: str, visualization: bool,
+    def _edit(self, images: list | None, info: Any, style: Any, output_dir: str | None, visualization: bool,
               batch_size: int, legacy: dict) -> list[dict]:
         import paddle
 
@@ -80,7 +80,7 @@ class STGANCeleba(FaceEditingModule):
 
     @hubcore.serving(default=True)
     def generate(self, images: list[hubcore.Image] = (), info: list[str] | str | None = None,
-                 style: list[str] | str | None = None, output_dir: str = "stgan_output",
+                 style: list[str] | str | None = None, output_dir: hubcore.OutputDir = "stgan_output",
                  visualization: bool = True, batch_size: int = 1, **legacy: Any) -> list[dict]:
         """Edit face attributes: one edited PNG (base64, image_size square, default 128) per image.
 
@@ -88,7 +88,8 @@ class STGANCeleba(FaceEditingModule):
             images: face photos (a central square is used; aligned CelebA-style crops work best).
             info: the face's attributes, e.g. "Female,Black_Hair" (must name Male or Female); one for all or per image.
             style: attribute(s) to flip, comma-joined (Bald, Bangs, Black_Hair, Blond_Hair, Brown_Hair, Bushy_Eyebrows, Eyeglasses, Gender, Mouth_Slightly_Open, Mustache, No_Beard, Pale_Skin, Aged); one for all images or one per image.
-            output_dir: folder where the edited images are saved when visualization is true.
+            output_dir: folder where the edited images are saved when visualization is true;
+                None (always over HTTP) writes nothing (the image is in "data").
             visualization: save each edited image as a PNG in output_dir.
             batch_size: images per forward pass.
         """

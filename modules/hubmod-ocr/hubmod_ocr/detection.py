@@ -53,16 +53,19 @@ class ChineseTextDetectionDBMobile(hubcore.Module):
 
     @hubcore.serving(batch="images", default=True)
     def detect_text(self, images: list[hubcore.Image] = None, paths: list[hubcore.FilePath] | None = None,
-                    use_gpu: bool = False, output_dir: str = "detection_result", visualization: bool = False,
-                    box_thresh: float = 0.5, det_db_unclip_ratio: float = 1.6) -> list[dict]:
+                    use_gpu: bool = False, output_dir: hubcore.OutputDir = "detection_result",
+                    visualization: bool = False, box_thresh: float = 0.5,
+                    det_db_unclip_ratio: float = 1.6) -> list[dict]:
         """Find the text lines of each image: their 4-point boxes, in reading order.
 
         Args:
             images: the images; in Python each may be a numpy array (HxWx3 BGR, as cv2.imread gives), encoded bytes, a PIL image or a file path.
             paths: image files to read (PaddleHub's paths=[...]); their results follow those of images.
             use_gpu: PaddleHub's flag; the device is chosen at load (device="gpu"), this only checks it.
-            output_dir: folder for the drawn images.
-            visualization: also write each image with its boxes drawn, under output_dir.
+            output_dir: folder for the drawn images; with None (always over HTTP) nothing is written and
+                each drawing is returned as "visualization" (base64 JPEG).
+            visualization: also draw each image with its boxes: written under output_dir, its path
+                returned as save_path.
             box_thresh: minimum mean text probability inside a box (0-1); lower finds fainter text.
             det_db_unclip_ratio: how far each detected text kernel is grown back into a line box.
 
@@ -77,11 +80,11 @@ class ChineseTextDetectionDBMobile(hubcore.Module):
         arrays = imagelib.load_all(items, self.max_pixels)
         results = []
         for index, ((raw, _), array, found) in enumerate(zip(items, arrays, self.detect_arrays(arrays, params))):
-            save_path = ""
-            if folder is not None:
-                save_path = draw.save(draw.draw_boxes(array, found.boxes), folder, stem_of(raw, index))
-            results.append({"save_path": save_path, "data": [box_list(q) for q in found.boxes],
-                            "scores": [float(s) for s in found.scores]})
+            result = {"save_path": "", "data": [box_list(q) for q in found.boxes],
+                      "scores": [float(s) for s in found.scores]}
+            if visualization:
+                result.update(draw.keep(draw.draw_boxes(array, found.boxes), folder, stem_of(raw, index)))
+            results.append(result)
         return results
 
     def detect_arrays(self, arrays: Sequence[np.ndarray], params: DBParams = DBParams()) -> list[Detection]:

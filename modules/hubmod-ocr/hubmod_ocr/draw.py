@@ -6,6 +6,7 @@ text is written with PIL's built-in font, which shows Latin text only (a warning
 """
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
@@ -125,6 +126,22 @@ def _write_in_box(pen, quad: np.ndarray, text: str) -> None:
         size = max(8, int(size * box_w / text_w))
         font = _font(size)
     pen.text((x + 2, y + max(0.0, (box_h - size) / 2)), text, fill=(0, 0, 0), font=font)
+
+
+def keep(drawing: np.ndarray, output_dir: Path | None, stem: str) -> dict:
+    """The result fields of a drawing: written under output_dir ("save_path"), or with no folder
+    (over HTTP the server passes None) kept in the result as "visualization", a base64 JPEG."""
+    if output_dir is None:
+        return {"visualization": jpeg_base64(drawing)}
+    return {"save_path": save(drawing, output_dir, stem)}
+
+
+def jpeg_base64(image: np.ndarray) -> str:
+    """The BGR image as a base64 JPEG."""
+    ok, encoded = cv2.imencode(".jpg", image)
+    if not ok:  # pragma: no cover - cv2 encodes any uint8 BGR image
+        raise RuntimeError("cv2 could not encode the drawing as JPEG")
+    return base64.b64encode(encoded.tobytes()).decode("ascii")
 
 
 def save(image: np.ndarray, output_dir: Path, stem: str) -> str:

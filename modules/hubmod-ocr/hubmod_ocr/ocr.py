@@ -71,7 +71,7 @@ class ChineseOCRDBCRNNMobile(hubcore.Module):
 
     @hubcore.serving(batch="images", default=True)
     def recognize_text(self, images: list[hubcore.Image] = None, paths: list[hubcore.FilePath] | None = None,
-                       use_gpu: bool = False, output_dir: str = "ocr_result", visualization: bool = False,
+                       use_gpu: bool = False, output_dir: hubcore.OutputDir = "ocr_result", visualization: bool = False,
                        box_thresh: float = 0.5, text_thresh: float = 0.5, angle_classification_thresh: float = 0.9,
                        det_db_unclip_ratio: float = 1.6) -> list[dict]:
         """Find and read every text line of each image.
@@ -80,16 +80,19 @@ class ChineseOCRDBCRNNMobile(hubcore.Module):
             images: the images; in Python each may be a numpy array (HxWx3 BGR, as cv2.imread gives), encoded bytes, a PIL image or a file path.
             paths: image files to read (PaddleHub's paths=[...]); their results follow those of images.
             use_gpu: PaddleHub's flag; the device is chosen at load (device="gpu"), this only checks it.
-            output_dir: folder for the drawn images (visualization=True).
-            visualization: also write each image with its boxes and recognised text drawn; its path is returned as save_path.
+            output_dir: folder for the drawn images (visualization=True); with None (always over HTTP)
+                nothing is written and each drawing is returned as "visualization" (base64 JPEG).
+            visualization: also draw each image with its boxes and recognised text: written under
+                output_dir, its path returned as save_path.
             box_thresh: minimum mean text probability inside a detected box (0-1); lower finds fainter text.
             text_thresh: minimum recognition confidence of a line to be returned (0-1).
             angle_classification_thresh: confidence above which a line judged upside down is turned before reading.
             det_db_unclip_ratio: how far each detected text kernel is grown back into a line box.
 
         Returns one {"save_path": str, "data": [{"text", "confidence", "text_box_position"}]} per
-        image, lines top to bottom then left to right; text_box_position is four [x, y] points
-        (top-left, top-right, bottom-right, bottom-left) in the image's pixels.
+        image (plus "visualization" when the drawing is kept in the result), lines top to bottom then
+        left to right; text_box_position is four [x, y] points (top-left, top-right, bottom-right,
+        bottom-left) in the image's pixels.
         """
         check_use_gpu(use_gpu, self.device, self.name)
         params = db_params(box_thresh, det_db_unclip_ratio)
@@ -102,11 +105,11 @@ class ChineseOCRDBCRNNMobile(hubcore.Module):
         per_image = self.read_arrays(arrays, params, text_thresh, angle_thresh)
         results = []
         for index, ((raw, _), array, lines) in enumerate(zip(items, arrays, per_image)):
-            save_path = ""
-            if folder is not None:
+            result = {"save_path": "", "data": [ln.to_dict() for ln in lines]}
+            if visualization:
                 drawing = draw.draw_ocr(array, [ln.box for ln in lines], [ln.text for ln in lines])
-                save_path = draw.save(drawing, folder, stem_of(raw, index))
-            results.append({"save_path": save_path, "data": [ln.to_dict() for ln in lines]})
+                result.update(draw.keep(drawing, folder, stem_of(raw, index)))
+            results.append(result)
         return results
 
     def read_arrays(self, arrays: Sequence[np.ndarray], params: DBParams = DBParams(), text_thresh: float = 0.5,

@@ -44,9 +44,13 @@ def check_min_width(value: Any, argument: str) -> int:
     return -(-value // 8) * 8
 
 
-def check_output_dir(value: Any, argument: str = "output_dir") -> Path:
+def check_output_dir(value: Any, argument: str = "output_dir") -> Path | None:
+    """The folder for drawings; None keeps them in the result as base64 (what the server always passes)."""
+    if value is None:
+        return None
     if not isinstance(value, (str, Path)) or not str(value).strip():
-        raise InputError(f"{argument}: expected a folder path for the drawn images, got {value!r}")
+        raise InputError(f"{argument}: expected a folder path for the drawn images (or None to get them in the "
+                         f"result as base64), got {value!r}")
     return Path(value).expanduser()
 
 
