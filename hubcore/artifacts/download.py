@@ -1,21 +1,24 @@
-"""HTTP downloads with timeouts, retries with exponential backoff, Range resume and a progress bar.
+"""HTTP downloads with timeouts, a minimum rate, retries with exponential backoff, Range resume
+and progress reports.
 
+The body is read from the socket as it arrives (read1) and written at once, and the file is
+fsync'd when an attempt ends, so every byte received before a connection drops is resumed from.
 `requests` is imported inside the functions so that `import hubcore.artifacts` stays cheap.
 """
 from __future__ import annotations
 
-import sys
+import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .. import settings
-from ..errors import ArtifactNotAvailable
+from ..errors import ArtifactNotAvailable, IntegrityError
+from .progress import progress
 
 BACKOFF_SECONDS = 0.5  # first pause between attempts; doubles each failure
 BACKOFF_MAX_SECONDS = 30.0
-# Bytes still in the reader's buffer when a connection drops are lost, so keep chunks modest.
-CHUNK_BYTES = 64 * 1024
+CHUNK_BYTES = 64 * 1024  # the most one read returns; a read returns what has arrived, never waits to fill it
 
 NETWORK_ADVICE = ("Check the network connection; or set HUB_MIRROR to a mirror that serves the file "
                   "(HUB_INDEX_URL for pypi: sources); or fetch the file another way and install it with "
@@ -51,6 +54,10 @@ class _Retry(Exception):
     """One attempt failed in a way worth retrying."""
 
 
+class _Stalled(_Retry):
+    """The attempt ran below the minimum rate: a failure even though it added bytes."""
+
+
 def _session() -> Any:
     import requests
 
@@ -75,8 +82,10 @@ def _size(path: Path) -> int:
 def download_file(url: str, dest: Path, *, expected_size: int | None, what: str) -> None:
     """Stream url into dest, resuming from the bytes already in dest (Range), retrying on failures.
 
-    Verification is the caller's job: this only guarantees that the server's bytes were written.
-    An attempt that adds bytes resets the failure count, so a flaky link still finishes.
+    Verification is the caller's job: this only guarantees that the server's bytes were written,
+    and never more than expected_size + 1 of them. An attempt that adds bytes resets the failure
+    count, so a flaky link still finishes; one slower than HUB_DOWNLOAD_MIN_RATE does not, so a
+    trickle ends after HUB_DOWNLOAD_RETRIES attempts.
     """
     import requests
 
@@ -84,11 +93,12 @@ def download_file(url: str, dest: Path, *, expected_size: int | None, what: str)
     failures, best, last = 0, _size(dest), ""
     with _session() as session:
         while True:
+            stalled = False
             try:
                 _attempt(session, url, dest, expected_size, what)
                 return
             except _Retry as exc:
-                last = str(exc)
+                last, stalled = str(exc), isinstance(exc, _Stalled)
             except _fatal_request_errors() as exc:
                 raise ArtifactNotAvailable(f"cannot download {what}: {redact(url)} is not a usable URL "
                                            f"({type(exc).__name__}: {exc}); fix the artifact's source or "
@@ -96,14 +106,12 @@ def download_file(url: str, dest: Path, *, expected_size: int | None, what: str)
             except requests.RequestException as exc:
                 last = f"{type(exc).__name__}: {exc}"
             now = _size(dest)
-            if now > best:
-                best, failures = now, 0
-            else:
-                failures += 1
+            failures = 0 if now > best and not stalled else failures + 1
+            best = max(best, now)
             if failures >= attempts:
                 raise ArtifactNotAvailable(
-                    f"could not download {what} from {redact(url)} after {attempts} attempts without progress "
-                    f"(last error: {last}). {_advice(last)}") from None
+                    f"could not download {what} from {redact(url)}: {attempts} attempts in a row failed or "
+                    f"stalled (last error: {last}). {_advice(last)}") from None
             _backoff(failures)
 
 
@@ -142,14 +150,65 @@ def _attempt(session: Any, url: str, dest: Path, expected_size: int | None, what
             mode, have = "wb", 0
         length = resp.headers.get("Content-Length")
         total = have + int(length) if length and length.isdigit() else expected_size
-        got = 0
-        with open(dest, mode) as out, _progress(total, have, what) as bar:
-            for chunk in resp.iter_content(CHUNK_BYTES):
-                out.write(chunk)
-                got += len(chunk)
-                bar.update(len(chunk))
+        # One byte past the declared size is enough to know the body is wrong; the rest is never stored.
+        limit = None if expected_size is None else expected_size + 1 - have
+        with open(dest, mode) as out, progress(total, have, what) as bar:
+            got = _receive(resp.raw, out, limit, bar)
+        if limit is not None and got >= limit:
+            dest.unlink(missing_ok=True)
+            raise IntegrityError(f"{what}: {redact(url)} sent more than the {expected_size} bytes the manifest "
+                                 f"declares; stopped reading at {expected_size + 1} and discarded the file. The "
+                                 f"source serves a different file (a wrong HUB_MIRROR or index, or a changed "
+                                 f"upload).")
         if total is not None and have + got < total:
             raise _Retry(f"connection closed after {have + got} of {total} bytes")
+
+
+def _receive(raw: Any, out: IO[bytes], limit: int | None, bar: Any) -> int:
+    """Copy the body into out as it arrives, up to limit bytes; the count copied. out is fsync'd."""
+    from urllib3.exceptions import HTTPError
+
+    rate = _RateWindow(settings.download_min_rate(), settings.download_rate_window())
+    got = 0
+    try:
+        while limit is None or got < limit:
+            want = CHUNK_BYTES if limit is None else min(CHUNK_BYTES, limit - got)
+            try:
+                chunk = raw.read1(want, decode_content=False)
+            except (HTTPError, OSError) as exc:  # the connection broke: what was received is kept
+                raise _Retry(f"{type(exc).__name__}: {exc}") from None
+            if not chunk:
+                break
+            out.write(chunk)
+            got += len(chunk)
+            bar.update(len(chunk))
+            rate.add(len(chunk))
+    finally:
+        out.flush()
+        os.fsync(out.fileno())
+    return got
+
+
+class _RateWindow:
+    """Fails an attempt when a window of `window` seconds brings fewer than min_rate * window bytes.
+
+    The read timeout only catches a silent server; this catches one that trickles a byte at a time.
+    """
+
+    def __init__(self, min_rate: float, window: float) -> None:
+        self.min_rate, self.window = min_rate, window
+        self.started = time.monotonic()
+        self.bytes = 0
+
+    def add(self, n: int) -> None:
+        self.bytes += n
+        elapsed = time.monotonic() - self.started
+        if self.min_rate <= 0 or elapsed < self.window:
+            return
+        if self.bytes < self.min_rate * elapsed:
+            raise _Stalled(f"{self.bytes} bytes in {elapsed:.0f} s, below HUB_DOWNLOAD_MIN_RATE="
+                           f"{self.min_rate:g} bytes/s (measured over HUB_DOWNLOAD_RATE_WINDOW={self.window:g} s)")
+        self.started, self.bytes = time.monotonic(), 0
 
 
 def _start_from_content_range(value: str) -> int | None:
@@ -196,26 +255,3 @@ def get_text(url: str, *, headers: dict[str, str], what: str) -> tuple[str, str,
                 _backoff(failure)
     raise ArtifactNotAvailable(f"could not read {what} from {redact(url)} after {attempts} attempts "
                                f"(last error: {last}). {_advice(last)}")
-
-
-class _NoBar:
-    def __enter__(self) -> "_NoBar":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def update(self, n: int) -> None:
-        return None
-
-
-def _progress(total: int | None, initial: int, what: str) -> Any:
-    """A tqdm bar on an interactive stderr; nothing in logs, pipes and CI."""
-    if not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
-        return _NoBar()
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return _NoBar()
-    return tqdm(total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024,
-                desc=what, leave=False, file=sys.stderr)

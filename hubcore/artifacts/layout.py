@@ -15,7 +15,6 @@ import os
 import re
 from pathlib import Path
 
-from ..errors import ArtifactError
 from ..settings import hub_home
 
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._+=-]")
@@ -79,11 +78,12 @@ def link_path(module: str, version: str, artifact: str) -> Path:
 
 
 def ensure_dir(path: Path) -> Path:
+    from .writable import not_writable
+
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ArtifactError(f"cannot create {path} in the artifact cache ({exc.strerror}); set HUB_HOME to a "
-                            f"writable folder") from None
+        raise not_writable(exc, f"the folder {path.name}/") from None
     return path
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import WeightsNotPublished
 from ..manifest import ModuleManifest
-from . import layout, store
+from . import folders, layout, store
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,8 @@ STALE_TMP_SECONDS = 24 * 3600  # older temporary files belong to runs that died 
 
 
 def verify_cache(module: str | None = None, remove: bool = False) -> list[CacheProblem]:
-    """Re-hash blobs (of one module when given); report, and with remove=True delete, damaged ones.
+    """Re-hash blobs, extracted trees and builds (of one module when given) against their sha256 and
+    manifests; report, and with remove=True delete, damaged ones (made again on next use).
 
     Without a module it also reports temporary files left for more than a day by runs that died.
     """
@@ -98,7 +99,28 @@ def verify_cache(module: str | None = None, remove: bool = False) -> list[CacheP
         problems.append(CacheProblem(blob, f"corrupt: content has sha256 {got} ({size} bytes), not {blob.name}"
                                            + ("" if remove else "; run `hub cache verify --remove` to delete it"),
                                      removed=remove))
+    for folder in _folders_of(module):
+        found = folders.state(folder, full=True)
+        if found.ok or found.kind == "absent":  # absent: removed above with its corrupt blob
+            continue
+        if remove:
+            _remove(folder)
+            folders.manifest_path(folder).unlink(missing_ok=True)
+        advice = "made again on next use" if remove else "`hub cache verify --remove` deletes it to be made again"
+        problems.append(CacheProblem(folder, f"{'damaged' if found.kind == 'damaged' else 'unverifiable'}: "
+                                             f"{found.reason}; {advice}", removed=remove))
     return problems
+
+
+def _folders_of(module: str | None) -> list[Path]:
+    """Extracted trees and builds (those of module when given): trees/<sha>/<member>/, builds/<m>/<v>/<b>/."""
+    if module is None:
+        trees = layout.trees_dir().glob("*/*")
+        builds = layout.builds_dir().glob("*/*/*")
+    else:
+        trees = (p for ref in _refs(module) for p in (layout.trees_dir() / ref["sha256"]).glob("*"))
+        builds = (layout.builds_dir() / layout.component(module)).glob("*/*")
+    return sorted({p for p in (*trees, *builds) if p.is_dir() and not p.is_symlink()})
 
 
 def _stale_tmp(remove: bool) -> list[CacheProblem]:
