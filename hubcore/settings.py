@@ -63,30 +63,27 @@ def download_timeout() -> float:
 
 
 def download_retries() -> int:
-    """Attempts per download before giving up ($HUB_DOWNLOAD_RETRIES)."""
+    """Failed or stalled download attempts in a row before giving up ($HUB_DOWNLOAD_RETRIES)."""
     return int(_number("HUB_DOWNLOAD_RETRIES", "5", int))
 
 
 def download_min_rate() -> float:
-    """Bytes per second a download must average over each $HUB_DOWNLOAD_RATE_WINDOW seconds, else the
-    attempt is abandoned as stalled ($HUB_DOWNLOAD_MIN_RATE; 0 waits for any link)."""
+    """Bytes/s below which a download attempt is abandoned as stalled ($HUB_DOWNLOAD_MIN_RATE; 0: none)."""
     return _number("HUB_DOWNLOAD_MIN_RATE", "1024")
 
 
 def download_rate_window() -> float:
-    """Seconds over which $HUB_DOWNLOAD_MIN_RATE is measured ($HUB_DOWNLOAD_RATE_WINDOW)."""
+    """Seconds over which a download's rate is held to the minimum ($HUB_DOWNLOAD_RATE_WINDOW)."""
     return _number("HUB_DOWNLOAD_RATE_WINDOW", "60")
 
 
 def max_unpacked_bytes() -> int:
-    """Most bytes one archive member may expand to, when its manifest declares no unpacked_size
-    ($HUB_MAX_UNPACKED_BYTES)."""
+    """Most bytes an archive member without a declared unpacked_size may expand to ($HUB_MAX_UNPACKED_BYTES)."""
     return int(_number("HUB_MAX_UNPACKED_BYTES", str(4 << 30), int))
 
 
 def max_unpack_ratio() -> float:
-    """Most times its archive's size that a member without a declared unpacked_size may expand to
-    ($HUB_MAX_UNPACK_RATIO)."""
+    """Most times its archive's size a member without a declared unpacked_size may expand to ($HUB_MAX_UNPACK_RATIO)."""
     return _number("HUB_MAX_UNPACK_RATIO", "100")
 
 

@@ -1,8 +1,8 @@
 """Where everything lives under the cache root (settings.hub_home(), read on every call).
 
     blobs/<sha256>                          downloaded files, named by their content
-    trees/<sha256>/<member-key>/            members taken out of an archive blob
-    builds/<module>/<version>/<key>-<hash>/ folders made by cached_build
+    trees/<sha256>/<member-key>/            members taken out of an archive blob (+ .manifest.json)
+    builds/<module>/<version>/<key>-<hash>/ folders made by cached_build (+ .manifest.json)
     modules/<module>/<version>/<artifact>.json   which blob an artifact of a module version is
     modules/<module>/<version>/<artifact>   symlink to the file or folder it resolves to, for humans
     tmp/                                    work in progress; same file system, so os.replace is atomic

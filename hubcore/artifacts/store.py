@@ -155,9 +155,11 @@ def ensure_folder(final: Path, key: str, what: str, produce: Callable[[Path], No
                 if now.kind == "damaged":
                     print(f"hub: {what}: {final} was damaged ({now.reason}); made it again",
                           file=sys.stderr, flush=True)
-    except CacheNotWritable:
+    except CacheNotWritable as exc:
         if seen.kind == "unrecorded":  # a read-only cache still serves folders made before manifests
             return
+        if seen.kind == "damaged":
+            raise CacheNotWritable(f"{final} is damaged ({seen.reason}) and cannot be made again: {exc}") from None
         raise
 
 
