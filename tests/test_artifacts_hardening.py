@@ -11,7 +11,6 @@ import multiprocessing
 import os
 import shutil
 import sys
-import tarfile
 import tempfile
 import threading
 import zipfile
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from support.cache_testing import hub, make_tar, server  # noqa: E402,F401 (fixtures)
 from support.httpserver import FakeServer  # noqa: E402
 
 from hubcore import artifacts  # noqa: E402
@@ -31,41 +31,12 @@ from hubcore.manifest import ArtifactSpec  # noqa: E402
 PAYLOAD = os.urandom(100_000)
 
 
-@pytest.fixture
-def hub(tmp_path, monkeypatch):
-    home = tmp_path / "hub"
-    monkeypatch.setenv("HUB_HOME", str(home))
-    for var in ("HUB_MIRROR", "HUB_OFFLINE", "HUB_INDEX_URL", "PIP_INDEX_URL", "HUB_DOWNLOAD_MIN_RATE",
-                "HUB_DOWNLOAD_RATE_WINDOW", "HUB_MAX_UNPACKED_BYTES", "HUB_MAX_UNPACK_RATIO"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("HUB_DOWNLOAD_RETRIES", "3")
-    monkeypatch.setenv("HUB_DOWNLOAD_TIMEOUT", "5")
-    monkeypatch.setattr(download, "BACKOFF_SECONDS", 0.01)
-    return home
-
-
-@pytest.fixture
-def server():
-    with FakeServer() as srv:
-        yield srv
-
-
 def spec_for(url: str, data: bytes = PAYLOAD, **extra) -> ArtifactSpec:
     return ArtifactSpec(name="weights", source=url, sha256=hashlib.sha256(data).hexdigest(), size=len(data), **extra)
 
 
 def fetch(spec: ArtifactSpec, module: str = "demo", version: str = "1.0") -> Path:
     return artifacts.fetch_artifact(spec, module=module, version=version)
-
-
-def tar_gz(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def zip_of(members: dict[str, bytes]) -> bytes:
@@ -99,7 +70,7 @@ MODEL = {"pkg/model/inference.pdmodel": os.urandom(5000), "pkg/model/inference.p
 
 
 def tree_spec(server: FakeServer) -> ArtifactSpec:
-    archive = tar_gz(MODEL)
+    archive = make_tar(MODEL)
     server.add("/model.tar.gz", archive)
     return spec_for(server.url("/model.tar.gz"), archive, member="pkg/model/")
 
@@ -302,7 +273,7 @@ def test_bad_download_settings_are_named(hub, server, monkeypatch):
 
 # -- 9: archives ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("pack", [zip_of, tar_gz], ids=["zip", "tar.gz"])
+@pytest.mark.parametrize("pack", [zip_of, make_tar], ids=["zip", "tar.gz"])
 def test_decompression_bomb_stops_while_extracting(tmp_path, hub, pack):
     archive = tmp_path / "bomb"
     archive.write_bytes(pack({"pkg/zeros.bin": bytes(64 << 20)}))  # 64 MiB of zeros, a few tens of kB packed
