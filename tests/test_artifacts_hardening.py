@@ -228,13 +228,16 @@ def test_links_that_deliver_less_than_a_chunk_per_connection_still_finish(hub, s
     assert starts[:4] == [None, "bytes=25000-", "bytes=50000-", "bytes=75000-"], starts
 
 
-def test_body_longer_than_declared_stops_one_byte_past(hub, server, tmp_path):
-    route = server.add("/w.bin", PAYLOAD, tail=256 << 20)  # the declared bytes, then 256 MiB more
+@pytest.mark.parametrize("announced", [True, False], ids=["content-length", "no-content-length"])
+def test_body_longer_than_declared_is_not_stored(hub, server, tmp_path, announced):
+    # The declared bytes, then 256 MiB more: refused on the announced length, else one byte past.
+    route = server.add("/w.bin", PAYLOAD, tail=256 << 20, send_length=announced)
     dest = tmp_path / "w.part"
     finished, result = in_thread(lambda: download.download_file(server.url("/w.bin"), dest,
                                                                 expected_size=len(PAYLOAD), what="w"), 60)
     assert finished and isinstance(result, IntegrityError), result
-    assert f"more than the {len(PAYLOAD)} bytes" in str(result) and f"at {len(PAYLOAD) + 1}" in str(result)
+    how = f"announces {len(PAYLOAD) + (256 << 20)} bytes" if announced else f"stopped reading at {len(PAYLOAD) + 1}"
+    assert how in str(result) and f"more than the {len(PAYLOAD)} bytes the manifest declares" in str(result)
     assert not dest.exists()
     assert route.sent < 128 << 20, "the client must stop reading, not drain the body"
     with pytest.raises(IntegrityError):

@@ -72,12 +72,11 @@ class _Budget:
             self.limit = unpacked_size
             self.why = "the unpacked_size the module's manifest declares; fix it if the member grew"
         else:
-            ratio = settings.max_unpack_ratio()
-            cap = settings.max_unpacked_bytes()
-            self.limit = min(cap, int(ratio * archive.stat().st_size))
-            self.why = (f"HUB_MAX_UNPACKED_BYTES={cap}, HUB_MAX_UNPACK_RATIO={ratio:g} times the "
-                        f"{archive.stat().st_size}-byte archive; raise them for an archive you trust, or "
-                        f"declare the member's unpacked_size in the module's manifest")
+            ratio, cap, packed = settings.max_unpack_ratio(), settings.max_unpacked_bytes(), archive.stat().st_size
+            self.limit = int(min(cap, ratio * packed))
+            self.why = (f"HUB_MAX_UNPACKED_BYTES={cap}, HUB_MAX_UNPACK_RATIO={ratio:g} times the {packed}-byte "
+                        f"archive; raise them for an archive you trust, or declare the member's unpacked_size "
+                        f"in the module's manifest")
         self.written = 0
         self.member, self.what = member, what
 

@@ -150,18 +150,24 @@ def _attempt(session: Any, url: str, dest: Path, expected_size: int | None, what
             mode, have = "wb", 0
         length = resp.headers.get("Content-Length")
         total = have + int(length) if length and length.isdigit() else expected_size
+        if expected_size is not None and total is not None and total > expected_size:
+            dest.unlink(missing_ok=True)
+            raise IntegrityError(_too_long(what, url, expected_size, f"announces {total} bytes"))
         # One byte past the declared size is enough to know the body is wrong; the rest is never stored.
         limit = None if expected_size is None else expected_size + 1 - have
         with open(dest, mode) as out, progress(total, have, what) as bar:
             got = _receive(resp.raw, out, limit, bar)
         if limit is not None and got >= limit:
             dest.unlink(missing_ok=True)
-            raise IntegrityError(f"{what}: {redact(url)} sent more than the {expected_size} bytes the manifest "
-                                 f"declares; stopped reading at {expected_size + 1} and discarded the file. The "
-                                 f"source serves a different file (a wrong HUB_MIRROR or index, or a changed "
-                                 f"upload).")
+            raise IntegrityError(_too_long(what, url, expected_size, f"sent more; stopped reading at "
+                                                                     f"{expected_size + 1}"))
         if total is not None and have + got < total:
             raise _Retry(f"connection closed after {have + got} of {total} bytes")
+
+
+def _too_long(what: str, url: str, expected_size: int, how: str) -> str:
+    return (f"{what}: {redact(url)} {how}, more than the {expected_size} bytes the manifest declares; the file was "
+            f"discarded. The source serves a different file (a wrong HUB_MIRROR or index, or a changed upload).")
 
 
 def _receive(raw: Any, out: IO[bytes], limit: int | None, bar: Any) -> int:

@@ -26,6 +26,7 @@ class Route:
     delay: float = 0.0  # seconds to sleep between chunks
     sent: int = 0  # body bytes written so far, over all requests
     tail: int = 0  # zero bytes sent after data (in Content-Length too), made as they are sent
+    send_length: bool = True  # False: no Content-Length, the body ends when the connection closes
 
 
 @dataclass
@@ -77,7 +78,8 @@ class FakeServer:
                     body = route.data
                     self.send_response(200)
                 self.send_header("Content-Type", route.content_type)
-                self.send_header("Content-Length", str(len(body) + route.tail))
+                if route.send_length:
+                    self.send_header("Content-Length", str(len(body) + route.tail))
                 self.end_headers()
                 limit = len(body) + route.tail
                 dropping = route.drop_after is not None and route.drops > 0
