@@ -132,13 +132,13 @@ def test_folder_made_before_manifests_is_adopted(hub, server):
 
 # -- 7: a cache that cannot be written ------------------------------------------------------------
 
-def _fetch_as_other_user(specs: list[ArtifactSpec], home: str, queue) -> None:
+def _as_other_user(call, home: str, queue) -> None:
     try:
         if os.geteuid() == 0:  # root writes anywhere: become nobody, for whom the modes count
             os.setgid(65534)
             os.setuid(65534)
         os.environ["HUB_HOME"] = home
-        queue.put(("ok", [_content(fetch(spec)) for spec in specs]))
+        queue.put(("ok", call()))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         queue.put((type(exc).__name__, str(exc)))
 
@@ -149,7 +149,8 @@ def _content(path: Path) -> object:
     return path.read_bytes()
 
 
-def _as_read_only(home: Path, specs: list[ArtifactSpec]) -> tuple[str, object]:
+def _as_read_only(home: Path, call) -> tuple[str, object]:
+    """call() run with HUB_HOME=home made read-only: ("ok", its result) or (exception type, message)."""
     for folder, dirs, files in os.walk(home):
         os.chmod(folder, 0o555)
         for name in files:
@@ -157,11 +158,15 @@ def _as_read_only(home: Path, specs: list[ArtifactSpec]) -> tuple[str, object]:
     # fork: the child runs the code already imported here (nobody cannot read this interpreter's files)
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
-    child = ctx.Process(target=_fetch_as_other_user, args=(specs, str(home), queue))
+    child = ctx.Process(target=_as_other_user, args=(call, str(home), queue))
     child.start()
     child.join(60)
-    assert child.exitcode == 0, "the fetching child died or hung"
+    assert child.exitcode == 0, "the child died or hung"
     return queue.get(timeout=5)
+
+
+def _fetching(*specs: ArtifactSpec):
+    return lambda: [_content(fetch(spec)) for spec in specs]
 
 
 @pytest.fixture
@@ -187,7 +192,7 @@ def test_download_into_read_only_cache_is_a_clear_error(server, other_home, fill
     server.add("/w.bin", PAYLOAD)
     if filled:
         fetch(other)  # leaves tmp/, .locks/, blobs/, modules/
-    kind, message = _as_read_only(home, [spec_for(server.url("/w.bin"))])
+    kind, message = _as_read_only(home, _fetching(spec_for(server.url("/w.bin"))))
     assert kind == "CacheNotWritable", message
     assert f"HUB_HOME={home}" in message and "set HUB_HOME to a writable folder" in message
     assert server.gets("/w.bin") == [], "nothing is downloaded that cannot be stored"
@@ -198,7 +203,7 @@ def test_read_only_cache_still_serves_what_it_holds(server, other_home):
     tree = tree_spec(server)
     fetch(blob)
     folders.manifest_path(fetch(tree)).unlink()  # a tree made by an older hub: adopted without writing
-    kind, got = _as_read_only(home, [blob, tree])
+    kind, got = _as_read_only(home, _fetching(blob, tree))
     assert kind == "ok", got
     assert hashlib.sha256(got[0]).hexdigest() == blob.sha256
     assert got[1] == {"conf/vocab.txt": b"a\nb\n", "inference.pdiparams": MODEL["pkg/model/inference.pdiparams"],
@@ -209,9 +214,19 @@ def test_damaged_tree_in_read_only_cache_is_a_clear_error(server, other_home):
     home, _ = other_home
     tree = tree_spec(server)
     (fetch(tree) / "inference.pdmodel").unlink()
-    kind, message = _as_read_only(home, [tree])
+    kind, message = _as_read_only(home, _fetching(tree))
     assert kind == "CacheNotWritable" and f"HUB_HOME={home}" in message, message
     assert "is damaged (inference.pdmodel: missing) and cannot be made again" in message
+
+
+def test_removing_from_read_only_cache_is_a_clear_error(other_home):
+    home, blob = other_home
+    path = fetch(blob)
+    path.write_bytes(b"damaged")
+    for call in (lambda: artifacts.verify_cache(remove=True), artifacts.clear_cache):
+        kind, message = _as_read_only(home, call)
+        assert kind == "CacheNotWritable" and f"HUB_HOME={home}" in message, message
+    assert path.read_bytes() == b"damaged"
 
 
 # -- 8: downloads ---------------------------------------------------------------------------------
@@ -245,17 +260,23 @@ def test_body_longer_than_declared_is_not_stored(hub, server, tmp_path, announce
     assert not (hub / "blobs").exists() and list((hub / "tmp").glob("*.part")) == []
 
 
-def test_trickling_server_is_abandoned(hub, server, monkeypatch):
-    # 20 bytes a second, well inside any read timeout: only the minimum rate ends it.
-    monkeypatch.setenv("HUB_DOWNLOAD_MIN_RATE", "1000")
+@pytest.mark.parametrize("trickle", ["one-connection", "a-byte-per-connection"])
+def test_trickling_server_is_abandoned(hub, server, monkeypatch, trickle):
+    # Well inside any read timeout, and each connection adds bytes: only the minimum rate ends it.
+    monkeypatch.setenv("HUB_DOWNLOAD_MIN_RATE", "100000")
     monkeypatch.setenv("HUB_DOWNLOAD_RATE_WINDOW", "0.5")
     monkeypatch.setenv("HUB_DOWNLOAD_RETRIES", "2")
-    server.add("/w.bin", PAYLOAD, chunk=1, delay=0.05)
+    if trickle == "one-connection":
+        server.add("/w.bin", PAYLOAD, chunk=1, delay=0.05)
+    else:
+        server.add("/w.bin", PAYLOAD, drop_after=1, drops=len(PAYLOAD))
     finished, result = in_thread(lambda: fetch(spec_for(server.url("/w.bin"))), 30)
     assert finished, "a trickling server held the download"
     assert isinstance(result, ArtifactNotAvailable), result
-    assert "below HUB_DOWNLOAD_MIN_RATE=1000" in str(result) and "2 attempts" in str(result)
-    assert len(server.gets("/w.bin")) == 2, "a stalled attempt counts as a failure even though it added bytes"
+    assert "2 windows of HUB_DOWNLOAD_RATE_WINDOW=0.5 s in a row ran below HUB_DOWNLOAD_MIN_RATE=100000" \
+        in str(result)
+    if trickle == "one-connection":
+        assert len(server.gets("/w.bin")) == 2, "a slow window ends the attempt"
 
 
 def test_progress_lines_when_not_on_a_terminal(hub, server, monkeypatch, capsys):

@@ -55,7 +55,7 @@ class _Retry(Exception):
 
 
 class _Stalled(_Retry):
-    """The attempt ran below the minimum rate: a failure even though it added bytes."""
+    """The download ran below the minimum rate for a window."""
 
 
 def _session() -> Any:
@@ -84,21 +84,21 @@ def download_file(url: str, dest: Path, *, expected_size: int | None, what: str)
 
     Verification is the caller's job: this only guarantees that the server's bytes were written,
     and never more than expected_size + 1 of them. An attempt that adds bytes resets the failure
-    count, so a flaky link still finishes; one slower than HUB_DOWNLOAD_MIN_RATE does not, so a
-    trickle ends after HUB_DOWNLOAD_RETRIES attempts.
+    count, so a flaky link still finishes; but HUB_DOWNLOAD_RETRIES windows in a row below
+    HUB_DOWNLOAD_MIN_RATE end it, whether the bytes trickle on one connection or on many.
     """
     import requests
 
     attempts = max(1, settings.download_retries())
+    rate = _RateWindow(settings.download_min_rate(), settings.download_rate_window())
     failures, best, last = 0, _size(dest), ""
     with _session() as session:
         while True:
-            stalled = False
             try:
-                _attempt(session, url, dest, expected_size, what)
+                _attempt(session, url, dest, expected_size, what, rate)
                 return
             except _Retry as exc:
-                last, stalled = str(exc), isinstance(exc, _Stalled)
+                last = str(exc)
             except _fatal_request_errors() as exc:
                 raise ArtifactNotAvailable(f"cannot download {what}: {redact(url)} is not a usable URL "
                                            f"({type(exc).__name__}: {exc}); fix the artifact's source or "
@@ -106,16 +106,21 @@ def download_file(url: str, dest: Path, *, expected_size: int | None, what: str)
             except requests.RequestException as exc:
                 last = f"{type(exc).__name__}: {exc}"
             now = _size(dest)
-            failures = 0 if now > best and not stalled else failures + 1
+            failures = 0 if now > best else failures + 1
             best = max(best, now)
+            if rate.slow_windows >= attempts:
+                raise ArtifactNotAvailable(
+                    f"could not download {what} from {redact(url)}: {rate.slow_windows} windows of "
+                    f"HUB_DOWNLOAD_RATE_WINDOW={rate.window:g} s in a row ran below HUB_DOWNLOAD_MIN_RATE="
+                    f"{rate.min_rate:g} bytes/s (last: {last}). {_advice(last)}") from None
             if failures >= attempts:
                 raise ArtifactNotAvailable(
-                    f"could not download {what} from {redact(url)}: {attempts} attempts in a row failed or "
-                    f"stalled (last error: {last}). {_advice(last)}") from None
+                    f"could not download {what} from {redact(url)} after {attempts} attempts without progress "
+                    f"(last error: {last}). {_advice(last)}") from None
             _backoff(failures)
 
 
-def _attempt(session: Any, url: str, dest: Path, expected_size: int | None, what: str) -> None:
+def _attempt(session: Any, url: str, dest: Path, expected_size: int | None, what: str, rate: "_RateWindow") -> None:
     have = _size(dest)
     if expected_size is not None and have > expected_size:
         dest.write_bytes(b"")
@@ -156,7 +161,7 @@ def _attempt(session: Any, url: str, dest: Path, expected_size: int | None, what
         # One byte past the declared size is enough to know the body is wrong; the rest is never stored.
         limit = None if expected_size is None else expected_size + 1 - have
         with open(dest, mode) as out, progress(total, have, what) as bar:
-            got = _receive(resp.raw, out, limit, bar)
+            got = _receive(resp.raw, out, limit, bar, rate)
         if limit is not None and got >= limit:
             dest.unlink(missing_ok=True)
             raise IntegrityError(_too_long(what, url, expected_size, f"sent more; stopped reading at "
@@ -170,11 +175,10 @@ def _too_long(what: str, url: str, expected_size: int, how: str) -> str:
             f"discarded. The source serves a different file (a wrong HUB_MIRROR or index, or a changed upload).")
 
 
-def _receive(raw: Any, out: IO[bytes], limit: int | None, bar: Any) -> int:
+def _receive(raw: Any, out: IO[bytes], limit: int | None, bar: Any, rate: "_RateWindow") -> int:
     """Copy the body into out as it arrives, up to limit bytes; the count copied. out is fsync'd."""
     from urllib3.exceptions import HTTPError
 
-    rate = _RateWindow(settings.download_min_rate(), settings.download_rate_window())
     got = 0
     try:
         while limit is None or got < limit:
@@ -196,25 +200,32 @@ def _receive(raw: Any, out: IO[bytes], limit: int | None, bar: Any) -> int:
 
 
 class _RateWindow:
-    """Fails an attempt when a window of `window` seconds brings fewer than min_rate * window bytes.
+    """Counts the windows in a row, of `window` seconds each, that brought fewer than min_rate bytes a
+    second, over all the attempts of one download; a slow window also ends the attempt it ends in.
 
-    The read timeout only catches a silent server; this catches one that trickles a byte at a time.
+    The read timeout only catches a silent server; this catches one that trickles a byte at a time,
+    and one that sends a little on each of many connections.
     """
 
     def __init__(self, min_rate: float, window: float) -> None:
         self.min_rate, self.window = min_rate, window
         self.started = time.monotonic()
         self.bytes = 0
+        self.slow_windows = 0
 
     def add(self, n: int) -> None:
         self.bytes += n
-        elapsed = time.monotonic() - self.started
+        now = time.monotonic()
+        elapsed = now - self.started
         if self.min_rate <= 0 or elapsed < self.window:
             return
-        if self.bytes < self.min_rate * elapsed:
-            raise _Stalled(f"{self.bytes} bytes in {elapsed:.0f} s, below HUB_DOWNLOAD_MIN_RATE="
-                           f"{self.min_rate:g} bytes/s (measured over HUB_DOWNLOAD_RATE_WINDOW={self.window:g} s)")
-        self.started, self.bytes = time.monotonic(), 0
+        received = self.bytes
+        self.started, self.bytes = now, 0
+        if received >= self.min_rate * elapsed:
+            self.slow_windows = 0
+            return
+        self.slow_windows += 1
+        raise _Stalled(f"{received} bytes in {elapsed:.1f} s")
 
 
 def _start_from_content_range(value: str) -> int | None:

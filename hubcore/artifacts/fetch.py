@@ -20,6 +20,8 @@ def fetch_artifact(spec: ArtifactSpec, *, module: str, version: str) -> Path:
 
     Published artifacts are downloaded once into the content-addressed cache and verified by sha256
     and size; unpublished ones come from a file the user provided (provide_artifact) or HUB_MIRROR.
+    A cache that cannot be written serves what it holds; what it would have to write raises
+    CacheNotWritable.
     """
     what = _what(spec, module, version)
     with writing_cache(what):

@@ -11,6 +11,7 @@ from pathlib import Path
 from ..errors import WeightsNotPublished
 from ..manifest import ModuleManifest
 from . import folders, layout, store
+from .writable import not_writable, writing_cache
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,11 @@ def verify_cache(module: str | None = None, remove: bool = False) -> list[CacheP
 
     Without a module it also reports temporary files left for more than a day by runs that died.
     """
+    with writing_cache("removing damaged entries"):
+        return _verify(module, remove)
+
+
+def _verify(module: str | None, remove: bool) -> list[CacheProblem]:
     problems = [] if module else _stale_tmp(remove)
     for blob in _blobs_of(module):
         if not blob.is_file():
@@ -95,7 +101,7 @@ def verify_cache(module: str | None = None, remove: bool = False) -> list[CacheP
             continue
         if remove:
             blob.unlink(missing_ok=True)
-            shutil.rmtree(layout.trees_dir() / blob.name, ignore_errors=True)
+            _remove(layout.trees_dir() / blob.name)
         problems.append(CacheProblem(blob, f"corrupt: content has sha256 {got} ({size} bytes), not {blob.name}"
                                            + ("" if remove else "; run `hub cache verify --remove` to delete it"),
                                      removed=remove))
@@ -160,7 +166,12 @@ def _remove(path: Path) -> int:
         return 0
     size = _tree_size(path)
     if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
+        try:
+            shutil.rmtree(path)
+        except FileNotFoundError:  # another process removed part of it meanwhile; other errors are real
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError as exc:  # rmtree names the file relative to its folder: say which folder
+            raise not_writable(exc, f"removing {path}") from None
     else:
         path.unlink(missing_ok=True)
     return size
@@ -168,6 +179,11 @@ def _remove(path: Path) -> int:
 
 def clear_cache(module: str | None = None) -> int:
     """Delete cached artifacts and builds (of one module when given, keeping blobs others use); bytes freed."""
+    with writing_cache("clearing it"):
+        return _clear(module)
+
+
+def _clear(module: str | None) -> int:
     if module is None:
         return sum(_remove(layout.root() / name) for name in ("blobs", "trees", "builds", "modules", "tmp"))
     mine = {ref["sha256"] for ref in _refs(module)}

@@ -1,8 +1,9 @@
 """The content-addressed blob store, extracted member trees and per-module-version refs.
 
 A blob only ever appears under blobs/<sha256> through os.replace of a temporary file whose sha256
-and size were just checked, and a tree only through a rename of a fully extracted folder, so any
-entry that exists is complete, whatever crashed when.
+and size were just checked, and a tree only through a rename of a fully extracted folder whose
+manifest (folders.py) is already written, so any entry that exists is complete, whatever crashed
+when. Failed writes become CacheNotWritable at the public entry points (fetch.py, build.py).
 """
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def fetch_blob(spec: ArtifactSpec, fetch: Callable[[ArtifactSpec, Path], None], 
     path = layout.blob_path(sha)
     if blob_usable(sha, spec.size):
         return path
-    with writing_cache(what), locked(f"blob-{sha}", what):
+    with locked(f"blob-{sha}", what):
         if blob_usable(sha, spec.size):
             return path
         path.unlink(missing_ok=True)  # wrong size: damaged, fetch again
@@ -89,11 +90,6 @@ def fetch_blob(spec: ArtifactSpec, fetch: Callable[[ArtifactSpec, Path], None], 
 
 def store_file(src: Path, *, expected_sha256: str | None, expected_size: int | None, what: str) -> str:
     """Copy a local file into the blob store, checked against expected_sha256 when given; its sha256."""
-    with writing_cache(what):
-        return _store_file(src, expected_sha256, expected_size, what)
-
-
-def _store_file(src: Path, expected_sha256: str | None, expected_size: int | None, what: str) -> str:
     tmp = layout.tmp_name("provided", ".part")
     try:
         digest = hashlib.sha256()
@@ -174,8 +170,7 @@ def _produce_into_place(final: Path, key: str, produce: Callable[[Path], None]) 
         final.parent.mkdir(parents=True, exist_ok=True)
         folders.write_manifest(final, folders.describe(work), layout.tmp_name(key, ".json"))
         if final.is_dir():
-            # Readers that checked the damaged folder just before find it gone (and wait for the lock).
-            os.rename(final, old)
+            os.rename(final, old)  # a reader looking in between finds no folder, and waits for the lock
         os.rename(work, final)
     finally:
         for leftover in (work, old):
@@ -202,11 +197,6 @@ def read_ref(module: str, version: str, artifact: str) -> dict[str, Any] | None:
 
 def write_ref(module: str, version: str, artifact: str, record: dict[str, Any], target: Path) -> None:
     """Record which blob an artifact of a module version is, and link the human path to its file."""
-    with writing_cache(f"the record of artifact {artifact!r} of module {module} {version}"):
-        _write_ref(module, version, artifact, record, target)
-
-
-def _write_ref(module: str, version: str, artifact: str, record: dict[str, Any], target: Path) -> None:
     record = {"module": module, "version": version, "artifact": artifact, **record}
     if read_ref(module, version, artifact) != record:
         path = layout.ref_path(module, version, artifact)

@@ -31,8 +31,8 @@ def not_writable(exc: OSError, what: str) -> CacheNotWritable:
     else:
         todo = (f"make it writable for this user, or set HUB_HOME to a writable folder. A read-only cache still "
                 f"serves what it holds: fill it with `hub download MODULE` as a user who can write it")
-    return CacheNotWritable(f"cannot write {what} into the artifact cache: {where}: "
-                            f"{exc.strerror or exc}. The cache is HUB_HOME={root}; {todo}")
+    return CacheNotWritable(f"cannot write to the artifact cache ({what}): {where}: {exc.strerror or exc}. "
+                            f"The cache is HUB_HOME={root}; {todo}")
 
 
 def is_cache_write_failure(exc: OSError) -> bool:
