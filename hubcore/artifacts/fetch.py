@@ -33,8 +33,9 @@ def _fetch(spec: ArtifactSpec, module: str, version: str, what: str) -> Path:
         sha, provided = spec.sha256 or "", False
         if spec.member:
             tree = layout.tree_path(sha, spec.member)
-            if folders.state(tree).kind in ("ok", "unrecorded"):  # the blob is not needed to adopt it
-                ready = store.member_tree(sha, spec.member, what, unpacked_size=spec.unpacked_size)
+            found = folders.state(tree)
+            if found.kind in ("ok", "unrecorded"):  # the blob is needed for neither
+                ready = store.member_result(tree, spec.member) if found.ok else _member_or_blob(spec, sha, what)
                 _note(module, version, spec, _record(spec, sha, provided), ready)
                 return ready
         if not store.blob_usable(sha, spec.size):

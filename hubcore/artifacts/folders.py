@@ -86,8 +86,9 @@ def state(folder: Path, *, full: bool = False) -> FolderState:
     entries = manifest.get("entries")
     if manifest.get("format") != FORMAT or not isinstance(entries, dict):
         return FolderState("damaged", f"its manifest {manifest_path(folder).name} is unreadable")
+    base = str(folder)
     for rel, entry in entries.items():
-        problem = _entry_problem(folder / rel, entry, full)
+        problem = _entry_problem(os.path.join(base, rel), entry, full)
         if problem:
             return FolderState("damaged", f"{rel}: {problem}")
     if full:
@@ -106,7 +107,7 @@ def _walk(folder: Path) -> Iterator[tuple[str, str]]:
             yield os.path.relpath(path, folder).replace(os.sep, "/"), path
 
 
-def _entry_problem(path: Path, entry: dict, full: bool) -> str:
+def _entry_problem(path: str, entry: dict, full: bool) -> str:
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -122,7 +123,7 @@ def _entry_problem(path: Path, entry: dict, full: bool) -> str:
     if st.st_size != entry.get("size"):
         return f"{st.st_size} bytes, made with {entry.get('size')}"
     if full:
-        digest, _ = sha256_file(path)
+        digest, _ = sha256_file(Path(path))
         if digest != entry.get("sha256"):
             return f"content changed (sha256 {digest}, made with {entry.get('sha256')})"
     return ""
