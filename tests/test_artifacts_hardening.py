@@ -279,6 +279,22 @@ def test_trickling_server_is_abandoned(hub, server, monkeypatch, trickle):
         assert len(server.gets("/w.bin")) == 2, "a slow window ends the attempt"
 
 
+def test_index_pages_are_bounded_in_size_and_rate(hub, server, monkeypatch):
+    monkeypatch.setenv("HUB_INDEX_URL", server.url("/simple"))
+    spec = ArtifactSpec(name="m", source="pypi:big==1.0/big-1.0.tar.gz", sha256="cd" * 32, size=None)
+    monkeypatch.setattr(download, "INDEX_PAGE_MAX_BYTES", 10_000)
+    server.add("/simple/big/", b"[" * 100_000, content_type="application/vnd.pypi.simple.v1+json")
+    with pytest.raises(ArtifactNotAvailable, match="sent more than 10000 bytes, too much for an index page"):
+        fetch(spec)
+    monkeypatch.setenv("HUB_DOWNLOAD_MIN_RATE", "100000")
+    monkeypatch.setenv("HUB_DOWNLOAD_RATE_WINDOW", "0.3")
+    monkeypatch.setenv("HUB_DOWNLOAD_RETRIES", "2")
+    server.add("/simple/big/", b"[" * 5000, chunk=1, delay=0.05)
+    finished, result = in_thread(lambda: fetch(spec), 30)
+    assert finished and isinstance(result, ArtifactNotAvailable), result
+    assert "after 2 attempts" in str(result) and "bytes in" in str(result)
+
+
 def test_progress_lines_when_not_on_a_terminal(hub, server, monkeypatch, capsys):
     monkeypatch.setattr(progress, "LINE_SECONDS", 0.0)
     server.add("/w.bin", PAYLOAD, chunk=30_000)

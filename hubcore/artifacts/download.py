@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Iterator
 
 from .. import settings
 from ..errors import ArtifactNotAvailable, IntegrityError
@@ -19,6 +19,7 @@ from .progress import progress
 BACKOFF_SECONDS = 0.5  # first pause between attempts; doubles each failure
 BACKOFF_MAX_SECONDS = 30.0
 CHUNK_BYTES = 64 * 1024  # the most one read returns; a read returns what has arrived, never waits to fill it
+INDEX_PAGE_MAX_BYTES = 64 << 20  # PyPI's largest simple pages are a few MiB
 
 NETWORK_ADVICE = ("Check the network connection; or set HUB_MIRROR to a mirror that serves the file "
                   "(HUB_INDEX_URL for pypi: sources); or fetch the file another way and install it with "
@@ -177,26 +178,35 @@ def _too_long(what: str, url: str, expected_size: int, how: str) -> str:
 
 def _receive(raw: Any, out: IO[bytes], limit: int | None, bar: Any, rate: "_RateWindow") -> int:
     """Copy the body into out as it arrives, up to limit bytes; the count copied. out is fsync'd."""
-    from urllib3.exceptions import HTTPError
-
     got = 0
     try:
-        while limit is None or got < limit:
-            want = CHUNK_BYTES if limit is None else min(CHUNK_BYTES, limit - got)
-            try:
-                chunk = raw.read1(want, decode_content=False)
-            except (HTTPError, OSError) as exc:  # the connection broke: what was received is kept
-                raise _Retry(f"{type(exc).__name__}: {exc}") from None
-            if not chunk:
-                break
+        for chunk in _arriving(raw, limit, rate, decode=False):
             out.write(chunk)
             got += len(chunk)
             bar.update(len(chunk))
-            rate.add(len(chunk))
     finally:
         out.flush()
         os.fsync(out.fileno())
     return got
+
+
+def _arriving(raw: Any, limit: int | None, rate: "_RateWindow", *, decode: bool) -> Iterator[bytes]:
+    """The body as it arrives (read1: what one read brings, never waiting to fill a buffer), up to limit
+    bytes. A broken connection is a _Retry; the rate is checked once the consumer has kept a chunk."""
+    from urllib3.exceptions import HTTPError
+
+    got = 0
+    while limit is None or got < limit:
+        want = CHUNK_BYTES if limit is None else min(CHUNK_BYTES, limit - got)
+        try:
+            chunk = raw.read1(want, decode_content=decode)
+        except (HTTPError, OSError) as exc:
+            raise _Retry(f"{type(exc).__name__}: {exc}") from None
+        if not chunk:
+            return
+        got += len(chunk)
+        yield chunk
+        rate.add(len(chunk))
 
 
 class _RateWindow:
@@ -244,7 +254,10 @@ def _total_from_content_range(value: str) -> int | None:
 
 
 def get_text(url: str, *, headers: dict[str, str], what: str) -> tuple[str, str, str]:
-    """GET a small document (an index page) with retries; return (text, content type, final URL)."""
+    """GET a small document (an index page) with retries; return (text, content type, final URL).
+
+    At most INDEX_PAGE_MAX_BYTES are read, under the same minimum rate as downloads.
+    """
     import requests
 
     attempts = max(1, settings.download_retries())
@@ -253,22 +266,34 @@ def get_text(url: str, *, headers: dict[str, str], what: str) -> tuple[str, str,
     with _session() as session:
         for failure in range(1, attempts + 1):
             try:
-                resp = session.get(url, headers=headers, timeout=(timeout, timeout))
+                with session.get(url, headers=headers, timeout=(timeout, timeout), stream=True) as resp:
+                    if resp.status_code in (408, 425, 429) or resp.status_code >= 500:
+                        last = f"HTTP {resp.status_code} {resp.reason}"
+                    elif resp.status_code >= 400:
+                        raise ArtifactNotAvailable(f"could not read {what}: {redact(url)} answered HTTP "
+                                                   f"{resp.status_code} {resp.reason}. {NETWORK_ADVICE}")
+                    else:
+                        body = _small_body(resp, what, url)
+                        return (body.decode(resp.encoding or "utf-8", "replace"),
+                                resp.headers.get("Content-Type", ""), resp.url)
             except _fatal_request_errors() as exc:
                 raise ArtifactNotAvailable(f"cannot read {what}: {redact(url)} is not a usable URL "
                                            f"({type(exc).__name__}: {exc}); fix HUB_INDEX_URL / "
                                            f"PIP_INDEX_URL") from None
             except requests.RequestException as exc:
                 last = f"{type(exc).__name__}: {exc}"
-            else:
-                if resp.status_code in (408, 425, 429) or resp.status_code >= 500:
-                    last = f"HTTP {resp.status_code} {resp.reason}"
-                elif resp.status_code >= 400:
-                    raise ArtifactNotAvailable(f"could not read {what}: {redact(url)} answered HTTP "
-                                               f"{resp.status_code} {resp.reason}. {NETWORK_ADVICE}")
-                else:
-                    return resp.text, resp.headers.get("Content-Type", ""), resp.url
+            except _Retry as exc:
+                last = str(exc)
             if failure < attempts:
                 _backoff(failure)
     raise ArtifactNotAvailable(f"could not read {what} from {redact(url)} after {attempts} attempts "
                                f"(last error: {last}). {_advice(last)}")
+
+
+def _small_body(resp: Any, what: str, url: str) -> bytes:
+    rate = _RateWindow(settings.download_min_rate(), settings.download_rate_window())
+    body = b"".join(_arriving(resp.raw, INDEX_PAGE_MAX_BYTES + 1, rate, decode=True))
+    if len(body) > INDEX_PAGE_MAX_BYTES:
+        raise ArtifactNotAvailable(f"could not read {what}: {redact(url)} sent more than {INDEX_PAGE_MAX_BYTES} "
+                                   f"bytes, too much for an index page; point HUB_INDEX_URL at a package index")
+    return body
