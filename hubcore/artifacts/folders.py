@@ -107,7 +107,9 @@ def _walk(folder: Path) -> Iterator[tuple[str, str]]:
             yield os.path.relpath(path, folder).replace(os.sep, "/"), path
 
 
-def _entry_problem(path: str, entry: dict, full: bool) -> str:
+def _entry_problem(path: str, entry: object, full: bool) -> str:
+    if not isinstance(entry, dict):
+        return "unreadable in the manifest"
     try:
         st = os.lstat(path)
     except FileNotFoundError:
