@@ -132,15 +132,23 @@ def test_folder_made_before_manifests_is_adopted(hub, server):
 
 # -- 7: a cache that cannot be written ------------------------------------------------------------
 
-def _as_other_user(call, home: str, queue) -> None:
-    try:
-        if os.geteuid() == 0:  # root writes anywhere: become nobody, for whom the modes count
-            os.setgid(65534)
-            os.setuid(65534)
-        os.environ["HUB_HOME"] = home
-        queue.put(("ok", call()))
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent
-        queue.put((type(exc).__name__, str(exc)))
+def _forked(call) -> tuple[str, object]:
+    """call() in a forked child (it runs the code already imported here): ("ok", its result) or
+    (exception type, message)."""
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+
+    def child() -> None:
+        try:
+            queue.put(("ok", call()))
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+            queue.put((type(exc).__name__, str(exc)))
+
+    process = ctx.Process(target=child)
+    process.start()
+    process.join(60)
+    assert process.exitcode == 0, "the child died or hung"
+    return queue.get(timeout=5)
 
 
 def _content(path: Path) -> object:
@@ -155,14 +163,15 @@ def _as_read_only(home: Path, call) -> tuple[str, object]:
         os.chmod(folder, 0o555)
         for name in files:
             os.chmod(os.path.join(folder, name), 0o444)
-    # fork: the child runs the code already imported here (nobody cannot read this interpreter's files)
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    child = ctx.Process(target=_as_other_user, args=(call, str(home), queue))
-    child.start()
-    child.join(60)
-    assert child.exitcode == 0, "the child died or hung"
-    return queue.get(timeout=5)
+
+    def as_nobody():
+        if os.geteuid() == 0:  # root writes anywhere: become nobody, for whom the modes count
+            os.setgid(65534)
+            os.setuid(65534)  # nobody cannot read this interpreter's files: hence a fork, not a new process
+        os.environ["HUB_HOME"] = str(home)
+        return call()
+
+    return _forked(as_nobody)
 
 
 def _fetching(*specs: ArtifactSpec):
@@ -227,6 +236,22 @@ def test_removing_from_read_only_cache_is_a_clear_error(other_home):
         kind, message = _as_read_only(home, call)
         assert kind == "CacheNotWritable" and f"HUB_HOME={home}" in message, message
     assert path.read_bytes() == b"damaged"
+
+
+def test_full_disk_is_a_clear_error(hub, server):
+    server.add("/w.bin", PAYLOAD)
+
+    def with_room_for_half():
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (len(PAYLOAD) // 2, resource.RLIM_INFINITY))
+        return _content(fetch(spec_for(server.url("/w.bin"))))
+
+    kind, message = _forked(with_room_for_half)
+    assert kind == "CacheNotWritable" and f"HUB_HOME={hub}" in message and "free space there" in message, message
+    assert not (hub / "blobs").exists()
 
 
 # -- 8: downloads ---------------------------------------------------------------------------------

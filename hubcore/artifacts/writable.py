@@ -9,7 +9,7 @@ from typing import Iterator
 from ..errors import CacheNotWritable
 from ..settings import hub_home
 
-_FULL = {errno.ENOSPC, errno.EDQUOT}
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _REFUSED = {errno.EACCES, errno.EPERM, errno.EROFS}
 
 
