@@ -42,6 +42,10 @@ class IntegrityError(ArtifactError):
     """Downloaded or cached bytes do not match the declared sha256 or size."""
 
 
+class CacheNotWritable(ArtifactError):
+    """The artifact cache (HUB_HOME) cannot be written: read-only, not ours, or full."""
+
+
 class UnsafeArchiveError(ArtifactError):
     """An archive member would land outside the extraction folder (absolute path, '..', link)."""
 

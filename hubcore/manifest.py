@@ -48,6 +48,7 @@ class ArtifactSpec:
     size: int | None  # bytes of the downloaded file, checked with the hash
     member: str | None = None  # archive member to take out; a trailing "/" means a folder
     description: str = ""
+    unpacked_size: int | None = None  # bytes the member holds once extracted: the extraction's limit
 
     @property
     def published(self) -> bool:
@@ -59,6 +60,8 @@ class ArtifactSpec:
             out["member"] = self.member
         if self.description:
             out["description"] = self.description
+        if self.unpacked_size is not None:
+            out["unpacked_size"] = self.unpacked_size
         return out
 
 
@@ -138,8 +141,10 @@ def _artifact(raw: Mapping[str, Any], where: str) -> ArtifactSpec:
     if source and not sha256 and not str(source).startswith("file:"):
         raise ManifestError(f"{where}: artifact {name!r} has a source but no sha256; add its sha256")
     size = raw.get("size")
-    if size is not None and (not isinstance(size, int) or size < 0):
-        raise ManifestError(f"{where}: artifact {name!r} size must be a non-negative integer")
+    unpacked_size = raw.get("unpacked_size")
+    for field_name, value in (("size", size), ("unpacked_size", unpacked_size)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise ManifestError(f"{where}: artifact {name!r} {field_name} must be a non-negative integer")
     return ArtifactSpec(
         name=name,
         source=source,
@@ -147,6 +152,7 @@ def _artifact(raw: Mapping[str, Any], where: str) -> ArtifactSpec:
         size=size,
         member=raw.get("member") or None,
         description=raw.get("description", ""),
+        unpacked_size=unpacked_size,
     )
 
 

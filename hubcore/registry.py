@@ -199,7 +199,8 @@ def _release(name: str, package: str, version: str, raw: Any, where: str, catego
             raise RegistryError(f"{where}: every artifact needs a 'name'")
         artifacts.append(ArtifactSpec(name=art["name"], source=art.get("source") or None,
                                       sha256=art.get("sha256") or None, size=art.get("size"),
-                                      member=art.get("member") or None, description=art.get("description", "")))
+                                      member=art.get("member") or None, description=art.get("description", ""),
+                                      unpacked_size=art.get("unpacked_size")))
     return Release(name=name, version=version, package=package, requirement=requirement, paddle=paddle,
                    modules={str(k): str(v or "") for k, v in deps.items()}, pretrained=bool(raw.get("pretrained")),
                    license=str(raw.get("license", "")), artifacts=tuple(artifacts), category=category,

@@ -8,6 +8,21 @@ from pathlib import Path
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 
 
+def _number(variable: str, default: str, kind: type = float) -> float:
+    """The non-negative number in $variable (default when unset); InputError naming it when not one."""
+    from .errors import InputError
+
+    text = os.environ.get(variable, "").strip() or default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = -1
+    if not value >= 0:  # also refuses nan
+        raise InputError(f"${variable}={text!r} is not a non-negative {'integer' if kind is int else 'number'}; "
+                         f"fix or unset it (default {default})")
+    return value
+
+
 def hub_home() -> Path:
     """Root of the artifact cache: $HUB_HOME, else $XDG_CACHE_HOME/hubcore, else ~/.cache/hubcore."""
     explicit = os.environ.get("HUB_HOME")
@@ -44,12 +59,32 @@ def plugin_allowlist() -> set[str] | None:
 
 def download_timeout() -> float:
     """Seconds without data before a download attempt is abandoned ($HUB_DOWNLOAD_TIMEOUT)."""
-    return float(os.environ.get("HUB_DOWNLOAD_TIMEOUT", "30"))
+    return _number("HUB_DOWNLOAD_TIMEOUT", "30")
 
 
 def download_retries() -> int:
-    """Attempts per download before giving up ($HUB_DOWNLOAD_RETRIES)."""
-    return int(os.environ.get("HUB_DOWNLOAD_RETRIES", "5"))
+    """Failed or stalled download attempts in a row before giving up ($HUB_DOWNLOAD_RETRIES)."""
+    return int(_number("HUB_DOWNLOAD_RETRIES", "5", int))
+
+
+def download_min_rate() -> float:
+    """Bytes/s below which a download attempt is abandoned as stalled ($HUB_DOWNLOAD_MIN_RATE; 0: none)."""
+    return _number("HUB_DOWNLOAD_MIN_RATE", "1024")
+
+
+def download_rate_window() -> float:
+    """Seconds over which a download's rate is held to the minimum ($HUB_DOWNLOAD_RATE_WINDOW)."""
+    return _number("HUB_DOWNLOAD_RATE_WINDOW", "60")
+
+
+def max_unpacked_bytes() -> int:
+    """Most bytes an archive member without a declared unpacked_size may expand to ($HUB_MAX_UNPACKED_BYTES)."""
+    return int(_number("HUB_MAX_UNPACKED_BYTES", str(4 << 30), int))
+
+
+def max_unpack_ratio() -> float:
+    """Most times its archive's size a member without a declared unpacked_size may expand to ($HUB_MAX_UNPACK_RATIO)."""
+    return _number("HUB_MAX_UNPACK_RATIO", "100")
 
 
 def _pip_config_files() -> list[Path]:

@@ -3,43 +3,23 @@ against a real HTTP server on 127.0.0.1 (tests/support/httpserver.py)."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from support.cache_testing import hub, make_tar, server  # noqa: E402,F401 (fixtures)
 from support.httpserver import FakeServer  # noqa: E402
 
 from hubcore import artifacts  # noqa: E402
-from hubcore.artifacts import download  # noqa: E402
 from hubcore.errors import ArtifactNotAvailable, IntegrityError, WeightsNotPublished  # noqa: E402
 from hubcore.manifest import ArtifactSpec  # noqa: E402
 
 PAYLOAD = os.urandom(300_000)
 PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
-
-
-@pytest.fixture
-def hub(tmp_path, monkeypatch):
-    home = tmp_path / "hub"
-    monkeypatch.setenv("HUB_HOME", str(home))
-    for var in ("HUB_MIRROR", "HUB_OFFLINE", "HUB_INDEX_URL", "PIP_INDEX_URL"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("HUB_DOWNLOAD_RETRIES", "3")
-    monkeypatch.setenv("HUB_DOWNLOAD_TIMEOUT", "5")
-    monkeypatch.setattr(download, "BACKOFF_SECONDS", 0.01)
-    return home
-
-
-@pytest.fixture
-def server():
-    with FakeServer() as srv:
-        yield srv
 
 
 def spec_for(url: str, data: bytes = PAYLOAD, **extra) -> ArtifactSpec:
@@ -188,16 +168,6 @@ def test_package_source_reads_a_file_shipped_in_an_installed_package(hub, tmp_pa
         spec = ArtifactSpec(name="w", source=bad, sha256="0" * 64, size=1)
         with pytest.raises(ArtifactNotAvailable, match=message):
             fetch(spec)
-
-
-def make_tar(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def fake_index(server: FakeServer, project: str, filename: str, data: bytes, index_sha: str | None = None) -> None:

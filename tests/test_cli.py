@@ -297,7 +297,8 @@ def test_download_and_cache_commands_use_the_artifact_cache(site, capsys, tmp_hu
     entries = {e["artifact"]: e for e in json.loads(out)}
     assert entries["vocab"]["ok"] and not entries["vocab"]["provided"] and entries["weights"]["provided"]
     assert Path(entries["vocab"]["path"]).read_bytes() == data
-    assert hub(capsys, "cache", "verify")[:2] == (0, "cache verified: every file matches its sha256\n")
+    assert hub(capsys, "cache", "verify")[:2] == \
+        (0, "cache verified: every file matches its sha256, every extracted folder and build its manifest\n")
     code, out, _ = hub(capsys, "cache", "clear", "fkcache")
     assert code == 0 and out.startswith("freed ")
     assert json.loads(hub(capsys, "cache", "ls", "--json")[1]) == []

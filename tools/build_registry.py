@@ -117,7 +117,8 @@ def release_record(package: str, version: str, manifest: ModuleManifest) -> dict
         "pretrained": manifest.pretrained,
         "license": manifest.license,
         "artifacts": [
-            {"name": a.name, "source": a.source, "sha256": a.sha256, "size": a.size, "member": a.member}
+            {"name": a.name, "source": a.source, "sha256": a.sha256, "size": a.size, "member": a.member,
+             **({"unpacked_size": a.unpacked_size} if a.unpacked_size is not None else {})}
             for a in manifest.artifacts
         ],
     }

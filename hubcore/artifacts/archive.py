@@ -4,6 +4,8 @@ Every entry name in the archive is checked (absolute paths and ".." are refused,
 is asked for: such an archive is hostile). Links inside the requested member must stay inside the
 extraction folder, checked on the name and again on the real path once everything is written.
 Extraction goes into a folder the caller renames into place, so a refusal leaves nothing behind.
+The bytes written are counted as they are written and stop at a limit: the member's declared
+unpacked_size, else HUB_MAX_UNPACKED_BYTES and HUB_MAX_UNPACK_RATIO times the archive's size.
 """
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ import gzip
 import os
 import posixpath
 import re
-import shutil
 import stat
 import tarfile
 import zipfile
@@ -20,6 +21,7 @@ import zlib
 from pathlib import Path
 from typing import IO, Iterator, NamedTuple
 
+from .. import settings
 from ..errors import ArtifactNotAvailable, ArtifactError, UnsafeArchiveError
 
 
@@ -62,8 +64,37 @@ def archive_kind(path: Path) -> str:
     return "zip" if zipfile.is_zipfile(path) else "tar" if tarfile.is_tarfile(path) else "unknown"
 
 
-def extract_member(archive: Path, member: str, dest: Path, *, what: str) -> Path:
-    """Write member of archive into the empty folder dest; return dest (a folder) or dest/NAME (a file)."""
+class _Budget:
+    """Bytes an extraction may still write; refuses the write that would pass the limit."""
+
+    def __init__(self, archive: Path, member: str, unpacked_size: int | None, what: str) -> None:
+        if unpacked_size is not None:
+            self.limit = unpacked_size
+            self.why = "the unpacked_size the module's manifest declares; fix it if the member grew"
+        else:
+            ratio, cap, packed = settings.max_unpack_ratio(), settings.max_unpacked_bytes(), archive.stat().st_size
+            self.limit = int(min(cap, ratio * packed))
+            self.why = (f"HUB_MAX_UNPACKED_BYTES={cap}, HUB_MAX_UNPACK_RATIO={ratio:g} times the {packed}-byte "
+                        f"archive; raise them for an archive you trust, or declare the member's unpacked_size "
+                        f"in the module's manifest")
+        self.written = 0
+        self.member, self.what = member, what
+
+    def copy(self, src: IO[bytes], out: IO[bytes]) -> None:
+        while chunk := src.read(1 << 20):
+            self.written += len(chunk)
+            if self.written > self.limit:
+                raise UnsafeArchiveError(
+                    f"{self.what}: member {self.member!r} expands to more than {self.limit} bytes ({self.why}); "
+                    f"stopped extracting it before writing more")
+            out.write(chunk)
+
+
+def extract_member(archive: Path, member: str, dest: Path, *, what: str, unpacked_size: int | None = None) -> Path:
+    """Write member of archive into the empty folder dest; return dest (a folder) or dest/NAME (a file).
+
+    At most unpacked_size bytes are written when given; else the HUB_MAX_UNPACK* limits apply.
+    """
     is_folder = member.endswith("/")
     wanted = entry_parts(member)
     if not wanted and not is_folder:
@@ -73,15 +104,16 @@ def extract_member(archive: Path, member: str, dest: Path, *, what: str) -> Path
         raise ArtifactError(f"{what}: the downloaded file is neither a tar nor a zip archive, so member "
                             f"{member!r} cannot be taken out of it; remove 'member' from the manifest or fix "
                             f"the source")
+    budget = _Budget(archive, member, unpacked_size, what)
     try:
-        return _extract(archive, kind, member, wanted, is_folder, dest, what)
+        return _extract(archive, kind, member, wanted, is_folder, dest, what, budget)
     except _DAMAGED as exc:
         raise ArtifactError(f"{what}: the archive {archive} is damaged ({type(exc).__name__}: {exc}); run "
                             f"`hub cache verify --remove` and fetch it again") from None
 
 
 def _extract(archive: Path, kind: str, member: str, wanted: list[str], is_folder: bool, dest: Path,
-             what: str) -> Path:
+             what: str, budget: _Budget) -> Path:
     reader = _tar_entries if kind == "tar" else _zip_entries
     names: list[str] = []
     found = False
@@ -94,7 +126,7 @@ def _extract(archive: Path, kind: str, member: str, wanted: list[str], is_folder
             continue
         found = True
         if rel:
-            _write(entry, rel, open_data, dest, wanted, is_folder, links)
+            _write(entry, rel, open_data, dest, wanted, is_folder, links, budget)
     if not found:
         close = difflib.get_close_matches(member.rstrip("/"), names, n=3, cutoff=0.5)
         hint = f"; close names: {', '.join(close)}" if close else ""
@@ -118,7 +150,7 @@ def _inside(path: str, folder: str) -> bool:
 
 
 def _write(entry: _Entry, rel: list[str], open_data, dest: Path, wanted: list[str], is_folder: bool,
-           links: list[Path]) -> None:
+           links: list[Path], budget: _Budget) -> None:
     target = dest.joinpath(*rel)
     _make_parents(dest, rel, entry.name)
     if target.is_symlink():
@@ -127,7 +159,7 @@ def _write(entry: _Entry, rel: list[str], open_data, dest: Path, wanted: list[st
         target.mkdir(exist_ok=True)
     elif entry.kind == "file":
         with open_data() as src, open(target, "wb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
+            budget.copy(src, out)
         if entry.executable:
             target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     elif entry.kind == "symlink":
@@ -146,7 +178,7 @@ def _write(entry: _Entry, rel: list[str], open_data, dest: Path, wanted: list[st
             raise UnsafeArchiveError(f"archive member {entry.name!r} is a hard link to {entry.link!r}, outside "
                                      f"the requested member; refusing to extract it")
         with open_data() as src, open(target, "wb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
+            budget.copy(src, out)
     else:
         raise UnsafeArchiveError(f"archive member {entry.name!r} is a device or fifo; refusing to extract it")
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import settings
-from ..errors import ArtifactNotAvailable, InputError, WeightsNotPublished
+from ..errors import ArtifactNotAvailable, CacheNotWritable, InputError, WeightsNotPublished
 from ..manifest import ArtifactSpec
-from . import layout, store
+from . import folders, layout, store
+from .writable import writing_cache
 from .sources import LOCAL_SCHEMES, describe, file_url_path, scheme_of, source_for
 
 
@@ -19,13 +20,22 @@ def fetch_artifact(spec: ArtifactSpec, *, module: str, version: str) -> Path:
 
     Published artifacts are downloaded once into the content-addressed cache and verified by sha256
     and size; unpublished ones come from a file the user provided (provide_artifact) or HUB_MIRROR.
+    A cache that cannot be written serves what it holds; what it would have to write raises
+    CacheNotWritable.
     """
     what = _what(spec, module, version)
+    with writing_cache(what):
+        return _fetch(spec, module, version, what)
+
+
+def _fetch(spec: ArtifactSpec, module: str, version: str, what: str) -> Path:
     if spec.published:
         sha, provided = spec.sha256 or "", False
         if spec.member:
-            ready = store.member_result(layout.tree_path(sha, spec.member), spec.member)
-            if ready is not None and ready.exists():
+            tree = layout.tree_path(sha, spec.member)
+            found = folders.state(tree)
+            if found.kind in ("ok", "unrecorded"):  # the blob is needed for neither
+                ready = store.member_result(tree, spec.member) if found.ok else _member_or_blob(spec, sha, what)
                 _note(module, version, spec, _record(spec, sha, provided), ready)
                 return ready
         if not store.blob_usable(sha, spec.size):
@@ -36,16 +46,22 @@ def fetch_artifact(spec: ArtifactSpec, *, module: str, version: str) -> Path:
         sha, provided = _local_file(spec, what), False
     else:
         sha, provided = _provided(spec, module, version, what), True
-    target = store.member_tree(sha, spec.member, what) if spec.member else layout.blob_path(sha)
+    target = _member_or_blob(spec, sha, what)
     _note(module, version, spec, _record(spec, sha, provided), target)
     return target
+
+
+def _member_or_blob(spec: ArtifactSpec, sha: str, what: str) -> Path:
+    if not spec.member:
+        return layout.blob_path(sha)
+    return store.member_tree(sha, spec.member, what, unpacked_size=spec.unpacked_size)
 
 
 def _note(module: str, version: str, spec: ArtifactSpec, record: dict, target: Path) -> None:
     """Record the artifact for `hub cache list`; a read-only cache still serves what it holds."""
     try:
         store.write_ref(module, version, spec.name, record, target)
-    except OSError:
+    except (OSError, CacheNotWritable):
         pass
 
 
@@ -133,8 +149,9 @@ def provide_artifact(module: str, version: str, spec: ArtifactSpec, path: Path) 
         raise InputError(f"--from {path}: not a file; give the downloaded file (an archive stays packed: "
                          f"the hub takes the member out itself)")
     what = _what(spec, module, version)
-    sha = store.store_file(path, expected_sha256=spec.sha256, expected_size=spec.size, what=what)
-    # Extract before recording, so a file without the member is refused now, not at first use.
-    target = store.member_tree(sha, spec.member, what) if spec.member else layout.blob_path(sha)
-    store.write_ref(module, version, spec.name, _record(spec, sha, not spec.published), target)
+    with writing_cache(what):
+        sha = store.store_file(path, expected_sha256=spec.sha256, expected_size=spec.size, what=what)
+        # Extract before recording, so a file without the member is refused now, not at first use.
+        target = _member_or_blob(spec, sha, what)
+        store.write_ref(module, version, spec.name, _record(spec, sha, not spec.published), target)
     return target

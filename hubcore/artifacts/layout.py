@@ -1,8 +1,8 @@
 """Where everything lives under the cache root (settings.hub_home(), read on every call).
 
     blobs/<sha256>                          downloaded files, named by their content
-    trees/<sha256>/<member-key>/            members taken out of an archive blob
-    builds/<module>/<version>/<key>-<hash>/ folders made by cached_build
+    trees/<sha256>/<member-key>/            members taken out of an archive blob (+ .manifest.json)
+    builds/<module>/<version>/<key>-<hash>/ folders made by cached_build (+ .manifest.json)
     modules/<module>/<version>/<artifact>.json   which blob an artifact of a module version is
     modules/<module>/<version>/<artifact>   symlink to the file or folder it resolves to, for humans
     tmp/                                    work in progress; same file system, so os.replace is atomic
@@ -15,7 +15,6 @@ import os
 import re
 from pathlib import Path
 
-from ..errors import ArtifactError
 from ..settings import hub_home
 
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._+=-]")
@@ -79,11 +78,12 @@ def link_path(module: str, version: str, artifact: str) -> Path:
 
 
 def ensure_dir(path: Path) -> Path:
+    from .writable import not_writable
+
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ArtifactError(f"cannot create {path} in the artifact cache ({exc.strerror}); set HUB_HOME to a "
-                            f"writable folder") from None
+        raise not_writable(exc, f"the folder {path.name}/") from None
     return path
 
 

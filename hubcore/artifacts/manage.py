@@ -10,7 +10,8 @@ from pathlib import Path
 
 from ..errors import WeightsNotPublished
 from ..manifest import ModuleManifest
-from . import layout, store
+from . import folders, layout, store
+from .writable import not_writable, writing_cache
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,16 @@ STALE_TMP_SECONDS = 24 * 3600  # older temporary files belong to runs that died 
 
 
 def verify_cache(module: str | None = None, remove: bool = False) -> list[CacheProblem]:
-    """Re-hash blobs (of one module when given); report, and with remove=True delete, damaged ones.
+    """Re-hash blobs, extracted trees and builds (of one module when given) against their sha256 and
+    manifests; report, and with remove=True delete, damaged ones (made again on next use).
 
     Without a module it also reports temporary files left for more than a day by runs that died.
     """
+    with writing_cache("removing damaged entries"):
+        return _verify(module, remove)
+
+
+def _verify(module: str | None, remove: bool) -> list[CacheProblem]:
     problems = [] if module else _stale_tmp(remove)
     for blob in _blobs_of(module):
         if not blob.is_file():
@@ -94,11 +101,32 @@ def verify_cache(module: str | None = None, remove: bool = False) -> list[CacheP
             continue
         if remove:
             blob.unlink(missing_ok=True)
-            shutil.rmtree(layout.trees_dir() / blob.name, ignore_errors=True)
+            _remove(layout.trees_dir() / blob.name)
         problems.append(CacheProblem(blob, f"corrupt: content has sha256 {got} ({size} bytes), not {blob.name}"
                                            + ("" if remove else "; run `hub cache verify --remove` to delete it"),
                                      removed=remove))
+    for folder in _folders_of(module):
+        found = folders.state(folder, full=True)
+        if found.ok or found.kind == "absent":  # absent: removed above with its corrupt blob
+            continue
+        if remove:
+            _remove(folder)
+            folders.manifest_path(folder).unlink(missing_ok=True)
+        advice = "made again on next use" if remove else "`hub cache verify --remove` deletes it to be made again"
+        problems.append(CacheProblem(folder, f"{'damaged' if found.kind == 'damaged' else 'unverifiable'}: "
+                                             f"{found.reason}; {advice}", removed=remove))
     return problems
+
+
+def _folders_of(module: str | None) -> list[Path]:
+    """Extracted trees and builds (those of module when given): trees/<sha>/<member>/, builds/<m>/<v>/<b>/."""
+    if module is None:
+        trees = layout.trees_dir().glob("*/*")
+        builds = layout.builds_dir().glob("*/*/*")
+    else:
+        trees = (p for ref in _refs(module) for p in (layout.trees_dir() / ref["sha256"]).glob("*"))
+        builds = (layout.builds_dir() / layout.component(module)).glob("*/*")
+    return sorted({p for p in (*trees, *builds) if p.is_dir() and not p.is_symlink()})
 
 
 def _stale_tmp(remove: bool) -> list[CacheProblem]:
@@ -138,7 +166,12 @@ def _remove(path: Path) -> int:
         return 0
     size = _tree_size(path)
     if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
+        try:
+            shutil.rmtree(path)
+        except FileNotFoundError:  # another process removed part of it meanwhile; other errors are real
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError as exc:  # rmtree names the file relative to its folder: say which folder
+            raise not_writable(exc, f"removing {path}") from None
     else:
         path.unlink(missing_ok=True)
     return size
@@ -146,6 +179,11 @@ def _remove(path: Path) -> int:
 
 def clear_cache(module: str | None = None) -> int:
     """Delete cached artifacts and builds (of one module when given, keeping blobs others use); bytes freed."""
+    with writing_cache("clearing it"):
+        return _clear(module)
+
+
+def _clear(module: str | None) -> int:
     if module is None:
         return sum(_remove(layout.root() / name) for name in ("blobs", "trees", "builds", "modules", "tmp"))
     mine = {ref["sha256"] for ref in _refs(module)}

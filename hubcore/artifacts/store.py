@@ -1,8 +1,9 @@
 """The content-addressed blob store, extracted member trees and per-module-version refs.
 
 A blob only ever appears under blobs/<sha256> through os.replace of a temporary file whose sha256
-and size were just checked, and a tree only through a rename of a fully extracted folder, so any
-entry that exists is complete, whatever crashed when.
+and size were just checked, and a tree only through a rename of a fully extracted folder whose
+manifest (folders.py) is already written, so any entry that exists is complete, whatever crashed
+when. Failed writes become CacheNotWritable at the public entry points (fetch.py, build.py).
 """
 from __future__ import annotations
 
@@ -10,23 +11,18 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import IntegrityError
+from ..errors import CacheNotWritable, IntegrityError
 from ..manifest import ArtifactSpec
-from . import layout
+from . import folders, layout
+from .folders import sha256_file
 from .locks import locked
+from .writable import writing_cache
 
-
-def sha256_file(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
+__all__ = ["sha256_file"]  # re-exported: manage.py hashes blobs with it
 
 
 def blob_usable(sha256: str, size: int | None) -> bool:
@@ -119,38 +115,67 @@ def store_file(src: Path, *, expected_sha256: str | None, expected_size: int | N
         tmp.unlink(missing_ok=True)
 
 
-def member_tree(sha256: str, member: str, what: str) -> Path:
-    """The member of blob sha256 extracted under trees/ (once); a folder, or the extracted file."""
+def member_tree(sha256: str, member: str, what: str, *, unpacked_size: int | None = None) -> Path:
+    """The member of blob sha256 extracted under trees/ (once); a folder, or the extracted file.
+
+    unpacked_size: the bytes the manifest declares the member to hold, the extraction's limit.
+    """
     final = layout.tree_path(sha256, member)
-    result = member_result(final, member)
-    if result is not None:
-        return result
     from .archive import extract_member
 
     key = f"tree-{sha256[:24]}-{layout.member_key(member)}"
-    publish_folder(final, key, what, lambda work: extract_member(layout.blob_path(sha256), member, work, what=what))
+    ensure_folder(final, key, what, lambda work: extract_member(layout.blob_path(sha256), member, work, what=what,
+                                                                 unpacked_size=unpacked_size))
     result = member_result(final, member)
     assert result is not None
     return result
 
 
-def publish_folder(final: Path, key: str, what: str, produce: Callable[[Path], None]) -> None:
-    """Create folder final once: produce(empty temporary folder) under the lock `key`, then rename it
-    into place, so a crash or an exception never leaves a folder that looks complete."""
-    with locked(key, what):
-        if final.is_dir():  # another process finished it while we waited for the lock
+def ensure_folder(final: Path, key: str, what: str, produce: Callable[[Path], None]) -> None:
+    """Make folder final hold what produce(empty folder) writes, checked against its manifest (sizes).
+
+    A missing or damaged folder is produced again under the lock `key` into a temporary folder,
+    its manifest recorded, and renamed into place, so a crash or an exception never leaves a folder
+    that looks complete. A folder made before manifests existed is adopted as it is.
+    """
+    seen = folders.state(final)
+    if seen.ok:
+        return
+    try:
+        with writing_cache(what), locked(key, what):
+            now = folders.state(final)  # another process may have made or repaired it meanwhile
+            if now.kind == "unrecorded":
+                folders.write_manifest(final, folders.describe(final), layout.tmp_name(key, ".json"))
+            elif not now.ok:
+                _produce_into_place(final, key, produce)
+                if now.kind == "damaged":
+                    print(f"hub: {what}: {final} was damaged ({now.reason}); made it again",
+                          file=sys.stderr, flush=True)
+    except CacheNotWritable as exc:
+        if seen.kind == "unrecorded":  # a read-only cache still serves folders made before manifests
             return
-        for stale in layout.tmp_dir().glob(f"{key}.*"):
-            shutil.rmtree(stale, ignore_errors=True)
-        work = layout.tmp_name(key)
-        work.mkdir()
-        try:
-            produce(work)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(work, final)
-        finally:
-            if work.exists():
-                shutil.rmtree(work, ignore_errors=True)
+        if seen.kind == "damaged":
+            raise CacheNotWritable(f"{final} is damaged ({seen.reason}) and cannot be made again: {exc}") from None
+        raise
+
+
+def _produce_into_place(final: Path, key: str, produce: Callable[[Path], None]) -> None:
+    for stale in layout.tmp_dir().glob(f"{key}.*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    work = layout.tmp_name(key)
+    work.mkdir()
+    old = layout.tmp_name(key, ".old")
+    try:
+        produce(work)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        folders.write_manifest(final, folders.describe(work), layout.tmp_name(key, ".json"))
+        if final.is_dir():
+            os.rename(final, old)  # a reader looking in between finds no folder, and waits for the lock
+        os.rename(work, final)
+    finally:
+        for leftover in (work, old):
+            if leftover.exists():
+                shutil.rmtree(leftover, ignore_errors=True)
 
 
 def member_result(folder: Path, member: str) -> Path | None:

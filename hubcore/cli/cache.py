@@ -100,7 +100,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
         for problem in problems:
             print(problem)
         if not problems:
-            print("cache verified: every file matches its sha256")
+            print("cache verified: every file matches its sha256, every extracted folder and build its manifest")
             return 0
         return 0 if all(p.removed for p in problems) else 1
     freed = artifacts.clear_cache(args.name)

@@ -115,9 +115,9 @@ def _cache_args(p: argparse.ArgumentParser) -> None:
     ls = actions.add_parser("ls", help="list cached artifacts")
     ls.add_argument("name", nargs="?", help="only this module")
     _json_only(ls)
-    verify = actions.add_parser("verify", help="re-hash cached files and report damaged ones")
+    verify = actions.add_parser("verify", help="re-hash cached files, extracted trees and builds; report damaged ones")
     verify.add_argument("name", nargs="?", help="only this module")
-    verify.add_argument("--remove", action="store_true", help="delete damaged files (fetched again on next use)")
+    verify.add_argument("--remove", action="store_true", help="delete damaged ones (fetched or made again on next use)")
     clear = actions.add_parser("clear", help="delete cached artifacts and builds")
     clear.add_argument("name", nargs="?", help="only this module (files other modules use are kept)")
 

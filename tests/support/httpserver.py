@@ -1,7 +1,8 @@
 """A real HTTP server on 127.0.0.1 (a thread in the test process) serving bytes the tests make.
 
-Each route can misbehave on demand: drop the connection after some bytes, ignore Range requests,
-serve slowly, or answer an error status. Every request is recorded, so tests can count downloads.
+Each route can misbehave on demand: drop the connection after some bytes (at once, or after going
+silent for a while), ignore Range requests, serve slowly (a trickle), send more than its data, or
+answer an error status. Every request is recorded, so tests can count downloads.
 """
 from __future__ import annotations
 
@@ -19,10 +20,13 @@ class Route:
     status: int = 200  # anything else: answer this status with no body
     drop_after: int | None = None  # close the connection after this many body bytes...
     drops: int = 0  # ...this many times (then serve normally)
+    silence_before_drop: float = 0.0  # seconds to stay silent, connection open, before each drop
     ignore_range: bool = False  # always answer 200 with the whole body
     chunk: int = 64 * 1024
     delay: float = 0.0  # seconds to sleep between chunks
     sent: int = 0  # body bytes written so far, over all requests
+    tail: int = 0  # zero bytes sent after data (in Content-Length too), made as they are sent
+    send_length: bool = True  # False: no Content-Length, the body ends when the connection closes
 
 
 @dataclass
@@ -74,15 +78,17 @@ class FakeServer:
                     body = route.data
                     self.send_response(200)
                 self.send_header("Content-Type", route.content_type)
-                self.send_header("Content-Length", str(len(body)))
+                if route.send_length:
+                    self.send_header("Content-Length", str(len(body) + route.tail))
                 self.end_headers()
-                limit = len(body)
+                limit = len(body) + route.tail
                 dropping = route.drop_after is not None and route.drops > 0
                 if dropping:
                     route.drops -= 1
                     limit = min(limit, route.drop_after)
                 for i in range(0, limit, route.chunk):
-                    piece = body[i:min(i + route.chunk, limit)]
+                    end = min(i + route.chunk, limit)
+                    piece = body[i:end] + bytes(max(0, end - max(i, len(body))))
                     try:
                         self.wfile.write(piece)
                         self.wfile.flush()
@@ -92,6 +98,7 @@ class FakeServer:
                     if route.delay:
                         time.sleep(route.delay)
                 if dropping:
+                    time.sleep(route.silence_before_drop)
                     self.close_connection = True
                     try:
                         self.connection.shutdown(socket.SHUT_RDWR)
