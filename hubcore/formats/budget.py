@@ -56,8 +56,8 @@ class Budget:
         self.memory += nbytes
         if self.memory > self.memory_limit:
             raise self.error(
-                f"{self.path}: {what} would take the arrays read from it past {self.memory_limit} bytes, "
-                f"more than a file of {self.size} bytes can hold ({MEMORY_PER_FILE_BYTE}x its size + "
+                f"{self.path}: {what} would take reading it past {self.memory_limit} bytes of memory, more "
+                f"than a file of {self.size} bytes can need ({MEMORY_PER_FILE_BYTE}x its size + "
                 f"{MEMORY_ALLOWANCE >> 20} MiB); it claims data it does not contain (corrupt or hostile file)")
 
     def spend_work(self, steps: int = 1) -> None:
@@ -98,6 +98,9 @@ class BoundedFile:
     def readline(self) -> bytes:
         data = self._f.readline(self.left)
         self.pos += len(data)
+        if not data.endswith(b"\n"):  # a pickle's text fields end in a newline: this one is cut short
+            raise self._budget.fail(f"a text field runs to the end of the file at byte {self.pos}; the file is "
+                                    f"truncated")
         return data
 
     def read_exact(self, n: int, what: str) -> bytes:

@@ -238,35 +238,50 @@ def materialise(value: Any, convert: Mapping[type, Callable[[Any], Any]], budget
                 mapping: type = dict) -> Any:
     """A copy of an unpickled structure with each stand-in replaced by `convert[type](stand-in)`.
 
-    Dicts become `mapping`; a part the file shares (memo reuse) is converted once and stays
-    shared, so a structure that would be exponentially large as a tree costs what the file holds.
-    Nesting deeper than MAX_DEPTH, or a structure containing itself, is refused.
+    Dicts become `mapping`. A part the file shares (memo reuse) is converted once and stays
+    shared; but the structure's size as a tree, which is what a caller walking it pays, may not
+    exceed the work budget (a few bytes of memo reuse can make it exponential). Nesting deeper
+    than MAX_DEPTH, or a structure containing itself, is refused.
     """
-    done: dict[int, Any] = {}
+    done: dict[int, tuple[Any, int]] = {}  # id -> (converted, size as a tree)
     active: set[int] = set()
 
-    def walk(item: Any, depth: int) -> Any:
+    def walk(item: Any, depth: int) -> tuple[Any, int]:
         budget.spend_work(1)
         kind = type(item)
         if kind not in convert and not isinstance(item, (dict, list, tuple)):
-            return item
+            return item, 1
         key = id(item)
         if key in done:
             return done[key]
         if kind in convert:
-            done[key] = convert[kind](item)
+            done[key] = convert[kind](item), 1
             return done[key]
         if depth >= MAX_DEPTH:
             raise budget.fail(f"its structure nests deeper than {MAX_DEPTH} levels; a state dict never does")
         if key in active:
             raise budget.fail("its structure contains itself; a state dict never does")
         active.add(key)
+        size = 1
         if isinstance(item, dict):
-            out: Any = mapping((k, walk(v, depth + 1)) for k, v in item.items())
+            pairs = []
+            for k, v in item.items():
+                converted, n = walk(v, depth + 1)
+                pairs.append((k, converted))
+                size += n
+            out: Any = mapping(pairs)
         else:
-            out = (tuple if isinstance(item, tuple) else list)(walk(v, depth + 1) for v in item)
+            items = []
+            for v in item:
+                converted, n = walk(v, depth + 1)
+                items.append(converted)
+                size += n
+            out = tuple(items) if isinstance(item, tuple) else items
+        if size > budget.work_limit:
+            raise budget.fail(f"its structure reuses shared parts until it holds {size} items as a tree, more than "
+                              f"a file of {budget.size} bytes can describe ({budget.work_limit}); corrupt or hostile")
         active.discard(key)
-        done[key] = out
-        return out
+        done[key] = out, size
+        return done[key]
 
-    return walk(value, 0)
+    return walk(value, 0)[0]

@@ -291,7 +291,9 @@ def load_state_dict(path: str | Path) -> "collections.OrderedDict[str, np.ndarra
     path = Path(path)
     with naming(path, TorchFormatError, "torch state dict"):
         budget = Budget.for_file(path, TorchFormatError)
-        if zipfile.is_zipfile(path):
+        with open(path, "rb") as f:
+            starts_as_zip = f.read(4) == b"PK\x03\x04"
+        if starts_as_zip or zipfile.is_zipfile(path):  # a zip cut short has no directory but keeps its start
             result = _load_zip(path, budget)
         else:
             with open(path, "rb") as f:
