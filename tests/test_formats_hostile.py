@@ -370,7 +370,18 @@ def test_keys_that_hash_slowly_or_collide_are_refused(tmp_path: Path) -> None:
     outcomes = read_in_child(tmp_path, [("pdparams", [p]) for p in (ints, tuples, copies)])
     assert_refused(outcomes[0], "PaddleFormatError", ints, rf"a dict key \(or set item\) is {(1 << 61) - 1}; a state dict keys by names")
     assert_refused(outcomes[1], "PaddleFormatError", tuples, r"a dict key is a nested tuple")
-    assert_refused(outcomes[2], "PaddleFormatError", copies, r"a dict of 5000 items would take reading it past \d+ bytes")
+    assert_refused(outcomes[2], "PaddleFormatError", copies, r"the objects its pickle builds would take past \d+ bytes")
+
+
+def test_floods_of_small_objects_are_bounded_while_many_small_arrays_read(tmp_path: Path) -> None:
+    sets = tmp_path / "sets.pdparams"  # 2 MB of one-byte opcodes each building an empty set (224 bytes)
+    sets.write_bytes(program(pickle.EMPTY_SET * (2 << 20)))
+    tiny = tmp_path / "tiny.pdparams"  # a real state dict of 20,000 tiny arrays: 8x its size in objects
+    tiny.write_bytes(pickle.dumps({f"blocks.{i}.bias": np.full(16, i, np.float32) for i in range(20_000)}, protocol=4))
+    refused, read = read_in_child(tmp_path, [("pdparams", [sets]), ("pdparams", [tiny])])
+    assert_refused(refused, "PaddleFormatError", sets, r"the objects its pickle builds would take past \d+ bytes")
+    assert read["ok"] and len(read["result"]) == 20_000, read
+    assert read["result"]["blocks.19999.bias"] == ["float32", [16], 16 * 19999.0]
 
 
 def test_a_file_cannot_change_the_readers_stand_ins(tmp_path: Path) -> None:

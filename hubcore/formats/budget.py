@@ -25,8 +25,11 @@ MEMORY_ALLOWANCE = 16 << 20
 # Steps: every pickle opcode, every element a stand-in copies, every node walked when converting.
 WORK_PER_FILE_BYTE = 8
 WORK_ALLOWANCE = 1 << 20
-# Cost of one Python object a pickle opcode may create, so a file of tiny objects is bounded too.
-OBJECT_BYTES = 64
+# The Python objects a pickle builds (dicts, strings, memo entries; see safe_pickle's cost table)
+# may take this much: a state dict of 20,000 tiny arrays measures about 9x its size, a hostile
+# file of empty sets would reach 224x.
+OBJECTS_PER_FILE_BYTE = 24
+OBJECTS_ALLOWANCE = 16 << 20
 MAX_DEPTH = 64  # state dicts nest a handful of levels; checkpoints a few more
 MAX_RANK = 32  # numpy allows 64 dimensions; real weights have at most ~8
 
@@ -45,7 +48,9 @@ class Budget:
         self.error = error
         self.memory_limit = MEMORY_PER_FILE_BYTE * size + MEMORY_ALLOWANCE
         self.work_limit = WORK_PER_FILE_BYTE * size + WORK_ALLOWANCE
+        self.objects_limit = OBJECTS_PER_FILE_BYTE * size + OBJECTS_ALLOWANCE
         self.memory = 0
+        self.objects = 0
         self.work = 0
 
     @classmethod
@@ -59,6 +64,14 @@ class Budget:
                 f"{self.path}: {what} would take reading it past {self.memory_limit} bytes of memory, more "
                 f"than a file of {self.size} bytes can need ({MEMORY_PER_FILE_BYTE}x its size + "
                 f"{MEMORY_ALLOWANCE >> 20} MiB); it claims data it does not contain (corrupt or hostile file)")
+
+    def spend_objects(self, nbytes: int) -> None:
+        self.objects += nbytes
+        if self.objects > self.objects_limit:
+            raise self.error(
+                f"{self.path}: the objects its pickle builds would take past {self.objects_limit} bytes of memory, "
+                f"more than a file of {self.size} bytes can need ({OBJECTS_PER_FILE_BYTE}x its size + "
+                f"{OBJECTS_ALLOWANCE >> 20} MiB); corrupt or hostile file")
 
     def spend_work(self, steps: int = 1) -> None:
         self.work += steps

@@ -23,9 +23,27 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from ..errors import HubError
-from .budget import MAX_DEPTH, OBJECT_BYTES, BoundedFile, Budget, describe
+from .budget import MAX_DEPTH, BoundedFile, Budget, describe
 
 MAX_CALL_ARGS = 16  # numpy's and torch's rebuild functions take at most 7
+_ENTRY_BYTES = 40  # a dict entry or set item
+# Bytes of Python objects each opcode creates (CPython, 64-bit, measured with tracemalloc); data an
+# opcode reads from the file is charged as well. Opcodes not listed: 64.
+_OP_BYTES = {
+    pickle.PROTO: 0, pickle.FRAME: 0, pickle.STOP: 0, pickle.POP: 0, pickle.POP_MARK: 0,
+    pickle.NONE: 8, pickle.NEWTRUE: 8, pickle.NEWFALSE: 8, pickle.BININT1: 8, pickle.DUP: 8,
+    pickle.GET: 8, pickle.BINGET: 8, pickle.LONG_BINGET: 8, pickle.GLOBAL: 8, pickle.STACK_GLOBAL: 8,
+    pickle.PUT: 104, pickle.BINPUT: 104, pickle.LONG_BINPUT: 104, pickle.MEMOIZE: 104,
+    pickle.BININT: 32, pickle.BININT2: 32, pickle.INT: 32, pickle.LONG: 32, pickle.LONG1: 32, pickle.LONG4: 32,
+    pickle.BINFLOAT: 32, pickle.FLOAT: 32,
+    pickle.SHORT_BINUNICODE: 64, pickle.BINUNICODE: 64, pickle.BINUNICODE8: 64, pickle.UNICODE: 64,
+    pickle.SHORT_BINBYTES: 40, pickle.BINBYTES: 40, pickle.BINBYTES8: 40, pickle.SHORT_BINSTRING: 64,
+    pickle.BINSTRING: 64, pickle.STRING: 64, pickle.BYTEARRAY8: 64,
+    pickle.EMPTY_TUPLE: 8, pickle.TUPLE1: 56, pickle.TUPLE2: 64, pickle.TUPLE3: 72, pickle.TUPLE: 64,
+    pickle.EMPTY_LIST: 64, pickle.LIST: 64, pickle.APPEND: 8, pickle.APPENDS: 8, pickle.MARK: 64,
+    pickle.EMPTY_DICT: 72, pickle.DICT: 72, pickle.SETITEM: _ENTRY_BYTES, pickle.SETITEMS: 0,
+    pickle.EMPTY_SET: 224, pickle.FROZENSET: 224, pickle.ADDITEMS: 0,
+}
 _SMALL_INT = 1 << 31  # hashes of distinct ints this small never collide
 _MAX_KEY_TUPLE = 16
 
@@ -68,7 +86,7 @@ def new_dict(budget: Budget, kind: type, *args: Any) -> dict:
         if not isinstance(source, (dict, list, tuple)):
             raise budget.fail(f"{kind.__name__}() is built from {describe(source)}")
         budget.spend_work(len(source))
-        budget.spend_memory(OBJECT_BYTES * len(source), f"a {kind.__name__} of {len(source)} items")
+        budget.spend_objects(_ENTRY_BYTES * len(source))
         for pair in (source.items() if isinstance(source, dict) else source):
             if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
                 raise budget.fail(f"{kind.__name__}() is built from {describe(pair)}, not a (key, value) pair")
@@ -83,7 +101,7 @@ def new_list(budget: Budget, *args: Any) -> list:
         raise budget.fail("list() is called with something other than one list or tuple")
     items = args[0] if args else ()
     budget.spend_work(len(items))
-    budget.spend_memory(8 * len(items), f"a list of {len(items)} items")
+    budget.spend_objects(8 * len(items))
     return list(items)
 
 
@@ -97,6 +115,7 @@ class RestrictedUnpickler(pickle._Unpickler):  # the pure-Python one: its opcode
     def __init__(self, file: BoundedFile, budget: Budget, allowed: Mapping[tuple[str, str], Any], *,
                  unsafe: type[HubError], buildable: tuple[type, ...] = (), encoding: str = "ASCII") -> None:
         super().__init__(file, encoding=encoding)
+        self.file = file
         self.budget = budget
         self._allowed = allowed
         self._unsafe = unsafe
@@ -124,11 +143,13 @@ class RestrictedUnpickler(pickle._Unpickler):  # the pure-Python one: its opcode
 
     def _check_mark_keys(self) -> None:  # SETITEMS, DICT: key, value, key, value... since the MARK
         self.budget.spend_work(len(self.stack))
+        self.budget.spend_objects(_ENTRY_BYTES * len(self.stack) // 2)
         for key in self.stack[0::2]:
             check_key(self.budget, key)
 
     def _check_mark_items(self) -> None:  # ADDITEMS, FROZENSET
         self.budget.spend_work(len(self.stack))
+        self.budget.spend_objects(_ENTRY_BYTES * len(self.stack))
         for item in self.stack:
             check_key(self.budget, item)
 
@@ -202,13 +223,14 @@ class _Dispatch(dict):
         raise pickle.UnpicklingError(f"unknown pickle opcode 0x{code:02x}")
 
 
-def _step(handler: Callable[[Any], None], check: Callable[[Any], None] | None) -> Callable[[Any], None]:
+def _step(handler: Callable[[Any], None], check: Callable[[Any], None] | None, cost: int) -> Callable[[Any], None]:
     def step(self: RestrictedUnpickler) -> None:
         self.budget.spend_work(1)
-        self.budget.spend_memory(OBJECT_BYTES, "the objects its pickle builds")
         if check is not None:
             check(self)
+        start = self.file.pos
         handler(self)
+        self.budget.spend_objects(cost + self.file.pos - start)
     return step
 
 
@@ -229,7 +251,7 @@ _OVERRIDES = {
     pickle.BYTEARRAY8: RestrictedUnpickler._load_bytearray8,
 }
 RestrictedUnpickler.dispatch = _Dispatch({
-    code: _step(_OVERRIDES.get(bytes([code]), handler), _CHECKS.get(bytes([code])))
+    code: _step(_OVERRIDES.get(bytes([code]), handler), _CHECKS.get(bytes([code])), _OP_BYTES.get(bytes([code]), 64))
     for code, handler in pickle._Unpickler.dispatch.items()
 })
 
