@@ -23,7 +23,6 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from hubcore.formats.torch_state import LEGACY_MAGIC
 
