@@ -16,16 +16,20 @@ from __future__ import annotations
 
 import collections
 import io
+import math
 import pickle
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import ArtifactError
+from ..errors import ArtifactError, HubError
+from .budget import BoundedFile, Budget, describe, naming, shape_numel
+from .safe_pickle import Charged, RestrictedUnpickler, materialise, new_dict
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 
@@ -63,6 +67,10 @@ class _StorageType:
         return _STORAGE_DTYPES[self.name]
 
 
+def _itemsize(dtype: str) -> int:
+    return 2 if dtype == "bfloat16" else np.dtype(dtype).itemsize
+
+
 @dataclass
 class _Storage:
     """A storage's bytes, filled in later for the legacy layout (data follows the pickle)."""
@@ -81,28 +89,45 @@ class _LazyTensor:
     shape: tuple[int, ...]
     stride: tuple[int, ...]
 
-    def to_numpy(self) -> np.ndarray:
+    def to_numpy(self, budget: Budget) -> np.ndarray:
         buf = self.storage.data
         if buf is None:
             raise TorchFormatError("a tensor refers to a storage whose bytes are missing from the file")
-        numel = int(np.prod(self.shape)) if self.shape else 1
+        numel = math.prod(self.shape)
+        budget.spend_memory(numel * buf.dtype.itemsize, f"a tensor of shape {self.shape}")
         if numel == 0:
             return np.zeros(self.shape, dtype=buf.dtype)
         last = self.offset + sum((n - 1) * s for n, s in zip(self.shape, self.stride))
         if self.offset < 0 or last >= buf.shape[0] or any(s < 0 for s in self.stride):
-            raise TorchFormatError(f"a tensor of shape {self.shape} reaches outside its storage "
-                                   f"({buf.shape[0]} elements); the file is corrupt")
+            raise TorchFormatError(f"a tensor of shape {self.shape} at offset {self.offset} reaches outside its "
+                                   f"storage ({buf.shape[0]} elements); the file is corrupt")
         item = buf.dtype.itemsize
         view = np.lib.stride_tricks.as_strided(buf[self.offset:], shape=self.shape,
                                                strides=tuple(s * item for s in self.stride), writeable=False)
         return np.ascontiguousarray(view)
 
 
+def _small_int(value: Any, what: str) -> int:
+    if not (type(value) is int and 0 <= value < 1 << 62):
+        raise TorchFormatError(f"{what} is {describe(value)}, not an integer from 0 to 2**62")
+    return value
+
+
+def _storage_key(key: Any) -> str:
+    if not (isinstance(key, str) and len(key) <= 100) and not (type(key) is int and 0 <= key < 1 << 62):
+        raise TorchFormatError(f"a storage key is {describe(key)}, not a short name")
+    return str(key)
+
+
 def _rebuild_tensor(storage: _Storage, offset: int, shape: tuple, stride: tuple, *_ignored: Any) -> _LazyTensor:
     # Covers _rebuild_tensor (4 args) and _rebuild_tensor_v2 (+requires_grad, hooks, metadata).
     if not isinstance(storage, _Storage):
         raise TorchFormatError("a tensor was built from something that is not a storage")
-    return _LazyTensor(storage, int(offset), tuple(int(n) for n in shape), tuple(int(s) for s in stride))
+    shape, _ = shape_numel(shape, TorchFormatError)
+    if not (isinstance(stride, (tuple, list)) and len(stride) == len(shape)):
+        raise TorchFormatError(f"a tensor of shape {shape} has strides {describe(stride)}, not {len(shape)} of them")
+    stride = tuple(_small_int(s, "a tensor stride") for s in stride)
+    return _LazyTensor(storage, _small_int(offset, "a tensor's storage offset"), shape, stride)
 
 
 def _rebuild_parameter(data: _LazyTensor, *_ignored: Any) -> _LazyTensor:
@@ -110,36 +135,41 @@ def _rebuild_parameter(data: _LazyTensor, *_ignored: Any) -> _LazyTensor:
 
 
 _ALLOWED_GLOBALS = {
-    ("collections", "OrderedDict"): collections.OrderedDict,
+    ("collections", "OrderedDict"): Charged(lambda budget, *args: new_dict(budget, collections.OrderedDict, *args)),
     ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
     **{("torch", name): _StorageType(name) for name in _STORAGE_DTYPES},
 }
 
+ZipReader = Callable[[str, str, int], np.ndarray]  # (storage key, dtype, element count) -> its elements
 
-class _StateDictUnpickler(pickle.Unpickler):
-    def __init__(self, file: BinaryIO, storages: dict[str, _Storage], zip_reader: Any = None) -> None:
-        super().__init__(file)
+
+class _StateDictUnpickler(RestrictedUnpickler):
+    def __init__(self, file: BoundedFile, budget: Budget, storages: dict[str, _Storage],
+                 zip_reader: ZipReader | None = None) -> None:
+        # BUILD may set an OrderedDict's attributes (torch's `_metadata`), never a stand-in's: the storage
+        # types are shared by every file this process reads
+        super().__init__(file, budget, _ALLOWED_GLOBALS, unsafe=UnsafePickleError,
+                         buildable=(collections.OrderedDict,))
         self._storages = storages
-        self._zip_reader = zip_reader  # callable(key, dtype, numel) -> ndarray for the zip layout
+        self._zip_reader = zip_reader
 
-    def find_class(self, module: str, name: str) -> Any:
-        try:
-            return _ALLOWED_GLOBALS[(module, name)]
-        except KeyError:
-            raise UnsafePickleError(
-                f"refusing to load global {module}.{name}: a plain torch state dict only needs "
-                f"OrderedDict, tensor-rebuild functions and storage types. This file may run code "
-                f"when loaded with torch; re-save it with torch.save(model.state_dict(), path)") from None
+    def refuse(self, module: str, name: str) -> UnsafePickleError:
+        return UnsafePickleError(
+            f"{self.budget.path}: refusing to load global {module[:100]}.{name[:100]}: a plain torch state dict "
+            f"only needs OrderedDict, tensor-rebuild functions and storage types. This file may run code when "
+            f"loaded with torch; re-save it with torch.save(model.state_dict(), path)")
 
     def persistent_load(self, pid: Any) -> Any:
-        if not isinstance(pid, tuple) or not pid or pid[0] != "storage":
-            raise UnsafePickleError(f"unsupported persistent id {pid!r:.80}; only tensor storages are allowed")
-        storage_type, key, _location, numel = pid[1], str(pid[2]), pid[3], int(pid[4])
+        if not (isinstance(pid, tuple) and len(pid) in (5, 6) and pid[0] == "storage"):
+            raise UnsafePickleError(f"unsupported persistent id ({describe(pid)}); only tensor storages are allowed")
+        storage_type, key, _location, numel = pid[1:5]
         view = pid[5] if len(pid) > 5 else None
         if not isinstance(storage_type, _StorageType):
             raise UnsafePickleError("a storage's type is not one of torch's storage classes")
+        key = _storage_key(key)
+        numel = _small_int(numel, f"the element count of storage {key}")
         if key not in self._storages:
             storage = _Storage(storage_type.dtype, numel)
             if self._zip_reader is not None:
@@ -147,12 +177,14 @@ class _StateDictUnpickler(pickle.Unpickler):
             self._storages[key] = storage
         storage = self._storages[key]
         if view is not None:  # pre-1.0 files: a storage view (view_key, offset, size)
-            _view_key, offset, size = view
-            sliced = _Storage(storage.dtype, int(size))
-            sliced.data = None if storage.data is None else storage.data[int(offset):int(offset) + int(size)]
             if storage.data is None:
                 raise TorchFormatError("storage views in legacy files are not supported; re-save with torch >= 1.0")
-            return sliced
+            if not (isinstance(view, tuple) and len(view) == 3):
+                raise TorchFormatError(f"a storage view is {describe(view)}, not (key, offset, size)")
+            offset, size = _small_int(view[1], "a storage view's offset"), _small_int(view[2], "a storage view's size")
+            if offset + size > storage.data.shape[0]:
+                raise TorchFormatError(f"a storage view of {size} elements at {offset} reaches outside storage {key}")
+            return _Storage(storage.dtype, size, storage.data[offset:offset + size])
         return storage
 
 
@@ -163,68 +195,88 @@ def _as_array(raw: bytes | memoryview, dtype: str, numel: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.dtype(dtype), count=numel)
 
 
-def _materialise(obj: Any) -> Any:
-    if isinstance(obj, _LazyTensor):
-        return obj.to_numpy()
-    if isinstance(obj, dict):
-        return collections.OrderedDict((k, _materialise(v)) for k, v in obj.items())
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_materialise(v) for v in obj)
-    return obj
-
-
-def _load_legacy(f: BinaryIO) -> Any:
+def _load_legacy(f: BoundedFile, budget: Budget) -> Any:
     def header_pickle() -> Any:
-        return _StateDictUnpickler(f, {}).load()
+        return _StateDictUnpickler(f, budget, {}).load()
 
     try:
-        if header_pickle() != LEGACY_MAGIC:
-            raise TorchFormatError("not a torch file: wrong magic number")
-        header_pickle()  # protocol version
-        header_pickle()  # system info (endianness, type sizes)
+        magic = header_pickle()
     except (pickle.UnpicklingError, EOFError, ValueError) as exc:
-        if isinstance(exc, UnsafePickleError):
+        if isinstance(exc, HubError):
             raise
         raise TorchFormatError(f"not a torch state dict (legacy layout): {exc}") from None
+    if type(magic) is not int or magic != LEGACY_MAGIC:
+        raise TorchFormatError("not a torch file: wrong magic number")
+    header_pickle()  # protocol version
+    header_pickle()  # system info (endianness, type sizes)
     storages: dict[str, _Storage] = {}
-    result = _StateDictUnpickler(f, storages).load()
-    keys = _StateDictUnpickler(f, {}).load()
+    result = _StateDictUnpickler(f, budget, storages).load()
+    keys = _StateDictUnpickler(f, budget, {}).load()
     if not isinstance(keys, list):
         raise TorchFormatError("the storage key list after the main pickle is missing")
     for key in keys:
-        storage = storages.get(str(key))
+        key = _storage_key(key)
+        storage = storages.get(key)
         if storage is None:
             raise TorchFormatError(f"storage {key!r} is listed but no tensor uses it")
-        header = f.read(8)
-        if len(header) != 8:
-            raise TorchFormatError("file ends inside the storage data; it is truncated")
-        (numel,) = struct.unpack("<q", header)
-        itemsize = 2 if storage.dtype == "bfloat16" else np.dtype(storage.dtype).itemsize
-        raw = f.read(numel * itemsize)
-        if len(raw) != numel * itemsize:
-            raise TorchFormatError("file ends inside the storage data; it is truncated")
+        (numel,) = struct.unpack("<q", f.read_exact(8, "a storage's element count"))
+        if numel < 0:
+            raise TorchFormatError(f"a storage claims {numel} elements")
+        # read_exact refuses a count the rest of the file cannot hold, before allocating it
+        raw = f.read_exact(numel * _itemsize(storage.dtype), f"storage {key} ({numel} elements)")
         storage.data = _as_array(raw, storage.dtype, numel)
     return result
 
 
-def _load_zip(path: Path) -> Any:
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
-        pkl = next((n for n in names if n.endswith("/data.pkl") or n == "data.pkl"), None)
+# What a damaged archive raises from zipfile and the decompressors.
+_ZIP_ERRORS: tuple[type[BaseException], ...] = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError,
+                                                RuntimeError, OSError, ValueError, struct.error)
+try:
+    import lzma
+
+    _ZIP_ERRORS += (lzma.LZMAError,)
+except ImportError:  # python built without lzma: such members cannot be read at all
+    pass
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget) -> bytes:
+    budget.spend_memory(info.file_size, f"archive member {info.filename} ({info.file_size} bytes uncompressed)")
+    try:
+        return archive.read(info)
+    except _ZIP_ERRORS as exc:
+        raise TorchFormatError(f"archive member {info.filename} is damaged ({type(exc).__name__}: {exc}); "
+                               f"download the file again") from None
+
+
+def _load_zip(path: Path, budget: Budget) -> Any:
+    try:
+        archive = zipfile.ZipFile(path)
+    except _ZIP_ERRORS as exc:
+        raise TorchFormatError(f"{path} is a damaged zip archive ({type(exc).__name__}: {exc}); "
+                               f"download the file again") from None
+    with archive:
+        members = archive.NameToInfo  # a dict: a lookup per storage, not a scan
+        pkl = next((n for n in members if n.endswith("/data.pkl") or n == "data.pkl"), None)
         if pkl is None:
             raise TorchFormatError(f"{path.name} is a zip file without data.pkl; not a torch checkpoint")
         prefix = pkl[: -len("data.pkl")]
-        byteorder = prefix + "byteorder"
-        if byteorder in names and archive.read(byteorder).strip() not in (b"little", b""):
-            raise TorchFormatError("big-endian torch files are not supported")
+        byteorder = members.get(prefix + "byteorder")
+        if byteorder is not None and byteorder.file_size <= 16:
+            if _read_member(archive, byteorder, budget).strip() not in (b"little", b""):
+                raise TorchFormatError("big-endian torch files are not supported")
 
         def read_storage(key: str, dtype: str, numel: int) -> np.ndarray:
-            member = f"{prefix}data/{key}"
-            if member not in names:
-                raise TorchFormatError(f"storage {key} is missing from the archive ({member})")
-            return _as_array(archive.read(member), dtype, numel)
+            info = members.get(f"{prefix}data/{key}")
+            if info is None:
+                raise TorchFormatError(f"storage {key} is missing from the archive ({prefix}data/{key})")
+            needed = numel * _itemsize(dtype)
+            if info.file_size < needed:
+                raise TorchFormatError(f"storage {key} holds {info.file_size} bytes but the pickle says it has "
+                                       f"{numel} elements ({needed} bytes); the file is corrupt")
+            return _as_array(_read_member(archive, info, budget), dtype, numel)
 
-        return _StateDictUnpickler(io.BytesIO(archive.read(pkl)), {}, read_storage).load()
+        data = _read_member(archive, members[pkl], budget)
+        return _StateDictUnpickler(BoundedFile(io.BytesIO(data), len(data), budget), budget, {}, read_storage).load()
 
 
 def load_state_dict(path: str | Path) -> "collections.OrderedDict[str, np.ndarray]":
@@ -232,12 +284,19 @@ def load_state_dict(path: str | Path) -> "collections.OrderedDict[str, np.ndarra
 
     Only OrderedDict, torch's tensor-rebuild functions and its storage types may appear in the
     pickle; anything else raises UnsafePickleError before it could run. A checkpoint that wraps
-    the weights (`{"state_dict": {...}}`) is returned as stored, with tensors converted.
+    the weights (`{"state_dict": {...}}`) is returned as stored, with tensors converted. Memory
+    and work are bounded by the file's size (hubcore.formats.budget): a file claiming more than
+    it holds is a TorchFormatError naming it.
     """
     path = Path(path)
-    if zipfile.is_zipfile(path):
-        result = _load_zip(path)
-    else:
+    with naming(path, TorchFormatError, "torch state dict"):
+        budget = Budget.for_file(path, TorchFormatError)
         with open(path, "rb") as f:
-            result = _load_legacy(f)
-    return _materialise(result)
+            starts_as_zip = f.read(4) == b"PK\x03\x04"
+        if starts_as_zip or zipfile.is_zipfile(path):  # a zip cut short has no directory but keeps its start
+            result = _load_zip(path, budget)
+        else:
+            with open(path, "rb") as f:
+                result = _load_legacy(BoundedFile(f, budget.size, budget), budget)
+        return materialise(result, {_LazyTensor: lambda tensor: tensor.to_numpy(budget)}, budget,
+                           mapping=collections.OrderedDict)
