@@ -20,10 +20,6 @@ if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(not an
         d.metadata['Name'] in ('paddlepaddle', 'paddlepaddle-gpu') for d in m.distributions()))"; then
     "${PIP[@]}" "paddlepaddle==$PADDLE_VERSION"
 fi
-# What the installed paddle needs of its neighbours (numpy's bound on 2.6), given to every pip call
-# below so that none of them upgrades past it.
-"$VENV/bin/python" tools/paddle_constraints.py > "$VENV/paddle-constraints.txt"
-PIP+=(-c "$VENV/paddle-constraints.txt")
 
 "${PIP[@]}" -e ".[test,serving]"
 "${PIP[@]}" -r tests/requirements.txt
