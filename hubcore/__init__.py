@@ -11,6 +11,11 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+from .paddle_compat import guard_paddle_import as _guard_paddle_import
+
+# Before anything imports paddle: paddle 2.6 exports a zlib that crashes zlib users loaded after it.
+_guard_paddle_import()
+
 _LAZY = {
     "Module": ("hubcore.module", "Module"),
     "Context": ("hubcore.module", "Context"),

@@ -19,6 +19,7 @@ import numpy as np
 
 from .cpu import prefer_mkl_avx2_on_amd
 from .errors import InputError, NotSupported
+from .paddle_compat import set_onednn
 
 MODEL_STEM = "inference"
 # paddle >= 3 with PIR writes the program as JSON; older versions (and old exported models) use .pdmodel.
@@ -237,13 +238,10 @@ def create_predictor(model: str | Path | Sequence[str | Path], device: str | Non
         config.disable_gpu()
         prefer_mkl_avx2_on_amd()
         config.set_cpu_math_library_num_threads(int(threads or cpu_count()))
+        # Off is said explicitly: paddle 3 turns oneDNN on by default for CPU predictors.
+        set_onednn(config, mkldnn, onednn_cache_shapes)
         if mkldnn:
-            config.enable_mkldnn()
-            if onednn_cache_shapes is not None:
-                config.set_mkldnn_cache_capacity(int(onednn_cache_shapes))
             skip_passes = (*skip_passes, *_passes_to_skip(program, mkldnn))
-        else:
-            config.disable_mkldnn()  # paddle 3 turns oneDNN on by default for CPU predictors
         name = "cpu"
     if memory_optim:
         config.enable_memory_optim()

@@ -13,6 +13,7 @@ from typing import Any
 from .discovery import ModuleEntry, distribution_version, find_entries, iter_entries
 from .errors import InputError, ModuleLoadError, ModuleNotFound, RequirementError
 from .manifest import MANIFEST_NAME, ModuleManifest, read_manifest
+from .paddle_compat import warn_if_zlib_clash
 
 PADDLE_DISTRIBUTIONS = ("paddlepaddle", "paddlepaddle-gpu")
 
@@ -26,6 +27,7 @@ def load_module(name: str | None = None, version: str | None = None, directory: 
 def module_class(name: str | None = None, version: str | None = None,
                  directory: str | Path | None = None) -> type:
     """The class hub.Module(...) would construct, found, checked and imported but not constructed."""
+    warn_if_zlib_clash()
     if directory is not None:
         manifest, cls = _from_directory(Path(directory), name)
     else:

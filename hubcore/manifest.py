@@ -11,7 +11,8 @@ Each plugin package ships one `hubmodule.toml` inside its top-level Python packa
     license = "Apache-2.0"
     pretrained = true                   # false: architecture only, no published weights
     [modules.lac.requires]
-    paddle = ">=2.6"                    # met by paddlepaddle or paddlepaddle-gpu
+    paddle = ">=2.6.2"                  # met by paddlepaddle or paddlepaddle-gpu
+    paddle_tested = ["2.6.2", "3.3.1"]  # paddle releases the module's tests pass on (`hub show`)
     modules = { other = ">=1.0" }       # other hub modules, PEP 440 specifiers
     python = ["numpy>=1.22"]            # informational; pip requirements live in pyproject
     [[modules.lac.artifacts]]
@@ -70,6 +71,7 @@ class Requirements:
     """What a module needs besides its own code."""
 
     paddle: str | None = None  # PEP 440 specifier on the paddle framework version
+    paddle_tested: tuple[str, ...] = ()  # paddle versions the module's tests pass on
     modules: Mapping[str, str] = field(default_factory=dict)  # module name -> specifier
     python: tuple[str, ...] = ()  # pip requirement strings, for information and checks
 
@@ -116,6 +118,7 @@ class ModuleManifest:
             "pretrained": self.pretrained,
             "requires": {
                 "paddle": self.requires.paddle,
+                "paddle_tested": list(self.requires.paddle_tested),
                 "modules": dict(self.requires.modules),
                 "python": list(self.requires.python),
             },
@@ -130,6 +133,19 @@ def _need(table: Mapping[str, Any], key: str, where: str, kind: type) -> Any:
     if not isinstance(value, kind):
         raise ManifestError(f"{where}: field {key!r} must be {kind.__name__}, got {type(value).__name__}")
     return value
+
+
+def _versions(raw: Any, where: str) -> tuple[str, ...]:
+    from packaging.version import InvalidVersion, Version
+
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        raise ManifestError(f"{where}: must be a list of version strings, e.g. [\"2.6.2\", \"3.3.1\"]")
+    for text in raw:
+        try:
+            Version(text)
+        except InvalidVersion:
+            raise ManifestError(f"{where}: {text!r} is not a version (write e.g. \"3.3.1\")") from None
+    return tuple(raw)
 
 
 def _artifact(raw: Mapping[str, Any], where: str) -> ArtifactSpec:
@@ -170,6 +186,7 @@ def parse_manifest(data: Mapping[str, Any], where: str, source_dir: Path | None 
         req = table.get("requires", {}) or {}
         requires = Requirements(
             paddle=req.get("paddle") or None,
+            paddle_tested=_versions(req.get("paddle_tested", []), f"{here} requires.paddle_tested"),
             modules=dict(req.get("modules", {}) or {}),
             python=tuple(req.get("python", ()) or ()),
         )

@@ -59,6 +59,7 @@ class Release:
     artifacts: tuple[ArtifactSpec, ...]
     category: str = ""
     summary: str = ""
+    paddle_tested: tuple[str, ...] = ()  # paddle versions the release's tests passed on
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,9 @@ def _release(name: str, package: str, version: str, raw: Any, where: str, catego
             SpecifierSet(spec or "")
     except (InvalidSpecifier, AttributeError, TypeError):
         raise RegistryError(f"{where}: 'paddle' and 'modules' values must be PEP 440 specifiers") from None
+    tested = raw.get("paddle_tested", []) or []
+    if not isinstance(tested, list) or not all(isinstance(v, str) for v in tested):
+        raise RegistryError(f"{where}: 'paddle_tested' must be a list of version strings")
     artifacts = []
     for art in raw.get("artifacts", []) or []:
         if not isinstance(art, dict) or not art.get("name"):
@@ -204,4 +208,4 @@ def _release(name: str, package: str, version: str, raw: Any, where: str, catego
     return Release(name=name, version=version, package=package, requirement=requirement, paddle=paddle,
                    modules={str(k): str(v or "") for k, v in deps.items()}, pretrained=bool(raw.get("pretrained")),
                    license=str(raw.get("license", "")), artifacts=tuple(artifacts), category=category,
-                   summary=summary)
+                   summary=summary, paddle_tested=tuple(tested))

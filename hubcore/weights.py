@@ -15,6 +15,7 @@ import numpy as np
 
 from .cpu import prefer_mkl_avx2_on_amd
 from .errors import ArtifactError, WeightsNotPublished
+from .paddle_compat import build_for_weights
 
 
 class RandomWeightsWarning(UserWarning):
@@ -49,17 +50,14 @@ def module_network(module: Any, artifact: str, build: Callable[[], Any], pretrai
 def make_network(build: Callable[[], Any], weights: Path | None, *, what: str) -> Any:
     """build() with random weights when weights is None, else with the file's weights.
 
-    With a weights file the network is built under paddle.LazyGuard (no random initialisation of
-    tens of millions of values just to overwrite them) and every tensor is checked before loading.
+    With a weights file the network is built without random initialisation where paddle can (see
+    paddle_compat.build_for_weights) and every tensor is checked before loading.
     """
-    import paddle
-
     prefer_mkl_avx2_on_amd()  # before the network's first matrix product (see hubcore/cpu.py)
     if weights is None:
         return build()
     tensors = _read(weights, what)
-    with paddle.LazyGuard():
-        layer = build()
+    layer = build_for_weights(build)
     load_state(layer, tensors, weights, what=what)
     return layer
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import hubcore  # noqa: F401  before any test file imports paddle, as users are told (paddle 2.6's zlib clash)
+
 
 @pytest.fixture
 def tmp_hub_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -88,10 +88,10 @@ def test_same_seed_same_weights_other_seed_other_weights() -> None:
 
 KILL_SCRIPT = """
 import os, signal, sys
-import paddle
 sys.path.insert(0, {root!r})
+import hubcore as hub  # before paddle, as the README says (paddle 2.6's zlib clash)
+import paddle
 from tests.test_finetune_trainer import Classifier, make_context, datasets, LABELS
-import hubcore as hub
 
 class KilledAt(Classifier):
     calls = 0

@@ -23,6 +23,7 @@ import hubcore as hub
 from hubcore.errors import InputError
 from hubcore.formats import pdparams
 from hubcore.formats.pdparams import PaddleFormatError, UnsafePickleError
+from hubcore.paddle_compat import saved_program_suffix
 
 ROOT = Path(__file__).resolve().parents[1]
 from hubcore import paddlehub_import as tool  # noqa: E402
@@ -160,13 +161,19 @@ def test_every_inference_model_layout_reads_back_with_names_and_values(legacy, t
             assert np.array_equal(array, ref[TINY_NAMES[name]]), (layout, name)
     assert pdparams.read_pdiparams_info(legacy / "tiny" / "model.pdiparams.info") == TINY_NAMES
 
-    # paddle 3's own format: a PIR JSON program
-    net = paddle.nn.Sequential(paddle.nn.Conv2D(3, 4, 3), paddle.nn.BatchNorm2D(4))
-    net.eval()
-    paddle.jit.save(net, str(tmp_path / "pir" / "model"), input_spec=[paddle.static.InputSpec([None, 3, 8, 8])])
-    arrays = pdparams.read_inference_model(tmp_path / "pir" / "model.json", tmp_path / "pir" / "model.pdiparams")
-    got = [a.tolist() for a in arrays.values()]
-    assert got == [v.numpy().tolist() for v in net.state_dict().values()]  # state-dict order, BN included
+    # paddle 3's own format, a PIR JSON program: one written by paddle 3.3.1 (tests/data), readable
+    # whatever paddle runs here, and one written now where this paddle writes PIR
+    fixture = ROOT / "tests" / "data" / "pir_conv_bn"
+    arrays = pdparams.read_inference_model(fixture / "model.json", fixture / "model.pdiparams")
+    state = np.load(fixture / "state.npz")
+    assert [a.tolist() for a in arrays.values()] == [state[k].tolist() for k in state.files]  # state-dict order
+    if saved_program_suffix() == ".json":
+        net = paddle.nn.Sequential(paddle.nn.Conv2D(3, 4, 3), paddle.nn.BatchNorm2D(4))
+        net.eval()
+        paddle.jit.save(net, str(tmp_path / "pir" / "model"), input_spec=[paddle.static.InputSpec([None, 3, 8, 8])])
+        arrays = pdparams.read_inference_model(tmp_path / "pir" / "model.json", tmp_path / "pir" / "model.pdiparams")
+        got = [a.tolist() for a in arrays.values()]
+        assert got == [v.numpy().tolist() for v in net.state_dict().values()]  # state-dict order, BN included
 
     # damaged or mismatched files are refused with the reason
     data = (legacy / "tiny" / "model.pdiparams").read_bytes()
@@ -199,7 +206,10 @@ def test_a_paddlehub_ace2p_folder_becomes_weights_the_module_loads(legacy, tmp_p
     ref = np.load(legacy / "ace2p_ref.npz")
     with paddle.no_grad():
         y = module.network(paddle.to_tensor(ref["x"])).numpy()
-    np.testing.assert_allclose(y, ref["y"], rtol=1e-4, atol=1e-4)
+    # Random weights make outputs of ~1e29 where summation order (which kernels earlier tests in
+    # this process warmed up, on paddle 2.6) moves values near zero by ~1e-6 of that scale; a
+    # misplaced tensor moves everything by the whole scale.
+    np.testing.assert_allclose(y, ref["y"], rtol=1e-4, atol=1e-5 * float(np.abs(ref["y"]).max()))
 
 
 def test_gan_state_dicts_and_programs_import_by_name_or_by_order(tmp_path, tmp_hub_home):
@@ -218,11 +228,13 @@ def test_gan_state_dicts_and_programs_import_by_name_or_by_order(tmp_path, tmp_h
     renamed = {f"generator.layer_{i}": v for i, v in enumerate(net.state_dict().values())}
     paddle.save(renamed, str(tmp_path / "renamed" / "model.pdparams"))
     by_order = tool.import_paddlehub(tmp_path / "renamed", "stargan_celeba", tmp_path / "order.safetensors")
-    # an inference program (paddle 3 writes PIR JSON)
+    # an inference program: paddle 3 writes PIR JSON, which has no structured names (matched by
+    # order); paddle 2.6 writes .pdmodel with the .pdiparams.info that names them
     paddle.jit.save(net, str(tmp_path / "program" / "stargan"),
                     input_spec=[paddle.static.InputSpec([None, 3, 32, 32]), paddle.static.InputSpec([None, 5])])
     program = tool.import_paddlehub(tmp_path / "program", "stargan_celeba", tmp_path / "program.safetensors")
-    assert (named.matched_by, by_order.matched_by, program.matched_by) == ("names", "order", "order")
+    program_match = "order" if saved_program_suffix() == ".json" else "names"
+    assert (named.matched_by, by_order.matched_by, program.matched_by) == ("names", "order", program_match)
 
     from safetensors.numpy import load_file
 

@@ -20,7 +20,7 @@ DOC = {
             "name": "ocr", "category": "cv/text_recognition", "summary": "reads text in images", "package": "hubmod-ocr",
             "versions": {
                 "1.0.0": {"requirement": "hubmod-ocr==1.0.0", "paddle": ">=2.6", "modules": {"det": ">=1"},
-                          "pretrained": True, "license": "Apache-2.0",
+                          "paddle_tested": ["2.6.2", "3.3.1"], "pretrained": True, "license": "Apache-2.0",
                           "artifacts": [{"name": "w", "source": "https://x.invalid/w", "sha256": "ab" * 32,
                                          "size": 3, "member": None}]},
                 "1.2.0": {"requirement": "hubmod-ocr==1.2.0"},
@@ -46,6 +46,7 @@ def test_parses_modules_releases_and_artifacts():
     assert [r.version for r in ocr.releases] == ["1.0.0", "1.2.0"] and ocr.latest.version == "1.2.0"
     first = ocr.release("1.0.0")
     assert (first.paddle, first.modules, first.pretrained) == (">=2.6", {"det": ">=1"}, True)
+    assert (first.paddle_tested, ocr.release("1.2.0").paddle_tested) == (("2.6.2", "3.3.1"), ())
     assert first.artifacts[0].published and first.artifacts[0].sha256 == "ab" * 32
     later = ocr.release("1.2.0")
     assert (later.paddle, later.modules, later.pretrained, later.artifacts) == (None, {}, False, ())
@@ -60,6 +61,7 @@ def test_parses_modules_releases_and_artifacts():
     (lambda d: d["modules"]["ocr"]["versions"]["1.2.0"].pop("requirement"), "'requirement'.*missing"),
     (lambda d: d["modules"]["ocr"]["versions"].update({"one": {"requirement": "x"}}), "not a PEP 440 version"),
     (lambda d: d["modules"]["ocr"]["versions"]["1.2.0"].update(modules={"det": ">>1"}), "PEP 440 specifiers"),
+    (lambda d: d["modules"]["ocr"]["versions"]["1.2.0"].update(paddle_tested="3.3.1"), "'paddle_tested' must be a list"),
 ])
 def test_rejects_documents_that_break_the_schema(change, message):
     doc = json.loads(json.dumps(DOC))

@@ -113,6 +113,7 @@ def release_record(package: str, version: str, manifest: ModuleManifest) -> dict
     return {
         "requirement": f"{package}=={version}",
         "paddle": manifest.requires.paddle,
+        "paddle_tested": list(manifest.requires.paddle_tested),
         "modules": dict(sorted(manifest.requires.modules.items())),
         "pretrained": manifest.pretrained,
         "license": manifest.license,

@@ -150,7 +150,8 @@ def registry_manifest(release: Any) -> ModuleManifest:
 
     return ModuleManifest(name=release.name, entry="", package=release.package, category=release.category,
                           summary=release.summary, license=release.license, pretrained=release.pretrained,
-                          requires=Requirements(paddle=release.paddle, modules=dict(release.modules)),
+                          requires=Requirements(paddle=release.paddle, modules=dict(release.modules),
+                                                paddle_tested=release.paddle_tested),
                           artifacts=release.artifacts, version=release.version)
 
 
@@ -171,6 +172,9 @@ def _describe(m: ModuleManifest, installed: bool, registry_versions: list[str]) 
     paddle = installed_paddle()
     have = f"{paddle[0]} {paddle[1]} installed" if paddle else "no paddle installed"
     lines.append(f"paddle:     {m.requires.paddle or 'not needed'}" + (f" ({have})" if m.requires.paddle else ""))
+    if m.requires.paddle:
+        tested = ", ".join(m.requires.paddle_tested) or "none recorded"
+        lines.append(f"tested on:  paddle {tested}")
     deps = ", ".join(f"{n}{s}" for n, s in m.requires.modules.items()) or "none"
     lines.append(f"modules:    {deps}")
     if m.requires.python:

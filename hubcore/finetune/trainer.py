@@ -28,6 +28,7 @@ import numpy as np
 import paddle
 
 from ..errors import InputError
+from ..paddle_compat import set_training
 from . import checkpoint as ckpt
 from . import distributed
 from .datasets import Dataset
@@ -207,7 +208,7 @@ class Trainer:
                 # The plain model, not DataParallel: processes evaluate different numbers of batches.
                 self._forward(self.model, dataset, mine[start:start + batch_size], "dataset", tally)
         finally:
-            self.model.train(was_training)
+            set_training(self.model, was_training)
         return tally.summary()
 
     # -- checkpoints ------------------------------------------------------------------------------

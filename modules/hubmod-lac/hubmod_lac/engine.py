@@ -25,6 +25,7 @@ import numpy as np
 from hubcore.cpu import prefer_mkl_avx2_on_amd
 from hubcore.errors import ArtifactError, NotSupported
 from hubcore.inference import gpu_available, parse_device
+from hubcore.paddle_compat import set_onednn
 
 PROGRAM_FILE = "__model__"  # Paddle 1.x inference program; parameters sit beside it, one file each
 
@@ -74,10 +75,7 @@ class LodPredictor:
             # and rank identical (tests/test_lac_engine.py checks the pinned corpus on both paths).
             prefer_mkl_avx2_on_amd()
             config.set_cpu_math_library_num_threads(max(1, int(threads)))
-            if mkldnn:
-                config.enable_mkldnn()
-            else:
-                config.disable_mkldnn()
+            set_onednn(config, mkldnn)
             for name in GRU_FUSION_PASSES:
                 config.delete_pass(name)
             self.device = "cpu"

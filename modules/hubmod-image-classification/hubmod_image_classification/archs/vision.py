@@ -102,8 +102,18 @@ class _SqueezeNet(ClassifierNet):
         return paddle.flatten(nn.functional.adaptive_avg_pool2d(self.backbone(x), 1), 1)
 
 
+def _squeezenet1_1_features() -> nn.Layer:
+    # paddle.vision's num_classes=0 still builds its classifier convolution, with zero output
+    # channels, which paddle 2.6 refuses to create: build it with one and drop it (forward skips it
+    # when num_classes is 0), so the state dict is the same on every release.
+    body = pvm.squeezenet1_1(num_classes=1, with_pool=False)
+    body.num_classes = 0
+    del body._conv9
+    return body
+
+
 def squeezenet1_1(num_classes: int) -> ClassifierNet:
-    return _SqueezeNet(pvm.squeezenet1_1(num_classes=0, with_pool=False), 512, _SqueezeNetHead(512, num_classes))
+    return _SqueezeNet(_squeezenet1_1_features(), 512, _SqueezeNetHead(512, num_classes))
 
 
 class _GoogLeNetBody(nn.Layer):
