@@ -51,6 +51,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              f"{_LIMIT_DEFAULTS.max_request_items}); 422 beyond")
     limits.add_argument("--max-image-bytes", type=int,
                         help=f"largest decoded image (default {_LIMIT_DEFAULTS.max_image_bytes}); 422 beyond")
+    limits.add_argument("--max-json-depth", type=int,
+                        help=f"deepest nesting of the JSON body and of JSON texts in v2 inputs (default "
+                             f"{_LIMIT_DEFAULTS.max_json_depth}); 422 beyond")
+    limits.add_argument("--max-text-chars", type=int,
+                        help=f"most characters in one string of a request (default {_LIMIT_DEFAULTS.max_text_chars}); "
+                             f"422 beyond")
+    limits.add_argument("--max-request-chars", type=int,
+                        help=f"most characters in all strings of one request together (default "
+                             f"{_LIMIT_DEFAULTS.max_request_chars}); 422 beyond")
+    limits.add_argument("--max-image-side", type=int,
+                        help=f"longest side of an image, read from its header before decoding (default "
+                             f"{_LIMIT_DEFAULTS.max_image_side}); 422 beyond")
+    limits.add_argument("--max-image-aspect", type=float,
+                        help=f"longest side over shortest side of an image (default "
+                             f"{_LIMIT_DEFAULTS.max_image_aspect:g}); 422 beyond")
     limits.add_argument("--timeout-s", type=float,
                         help=f"longest time to answer a request (default {_LIMIT_DEFAULTS.timeout_s:g}); 504 beyond")
     limits.add_argument("--graceful-timeout-s", type=float,
@@ -82,6 +97,9 @@ def main(args: argparse.Namespace) -> int:
             "batch_timeout_ms": args.batch_timeout_ms, "token": args.token,
             "max_body_bytes": args.max_body_bytes, "max_request_items": args.max_request_items,
             "max_image_bytes": args.max_image_bytes, "timeout_s": args.timeout_s,
+            "max_json_depth": args.max_json_depth, "max_text_chars": args.max_text_chars,
+            "max_request_chars": args.max_request_chars, "max_image_side": args.max_image_side,
+            "max_image_aspect": args.max_image_aspect,
             "graceful_timeout_s": args.graceful_timeout_s, "log_level": args.log_level,
         })
         if not config.token and config.host not in ("127.0.0.1", "localhost", "::1"):
