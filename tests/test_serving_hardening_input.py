@@ -359,3 +359,34 @@ def test_a_92_byte_long_thin_png_is_refused_before_the_model_decodes_it(server, 
     assert "shapes.images[1]: 100000x1 pixels" in r.json()["msg"]
     assert http.post(f"{server.url}/predict/hardening/shapes", json={"images": images[:1]}, timeout=10).json()[
         "results"] == [[4, 6, 3]]
+
+
+# -- lac: long texts in pieces, so a call's memory stays within its budget (item 3) -----------------
+def test_split_text_cuts_after_sentence_ends_and_keeps_every_character():
+    from hubmod_lac.pieces import split_text
+
+    text = ("今天天气不错。" * 20) + ("没有标点" * 40)
+    pieces = split_text(text, 50)
+    assert "".join(pieces) == text and all(len(p) <= 50 for p in pieces)
+    assert all(p.endswith("。") for p in pieces[:2])
+    assert split_text("短句。", 50) == ["短句。"]
+    assert split_text("x" * 120, 50) == ["x" * 50, "x" * 50, "x" * 20]  # no break anywhere: cut at the limit
+
+
+@pytest.mark.parametrize("mode", ["lac", "rank"])
+def test_lac_joins_the_analyses_of_a_long_texts_pieces(monkeypatch, mode):
+    import hubcore as hub
+    import hubmod_lac.module as lac_module
+    from hubmod_lac.pieces import split_text
+
+    monkeypatch.setattr(lac_module, "split_text", lambda text: split_text(text, 64))
+    lac = hub.Module(name="lac", mode=mode)
+    text = "百度是一家高科技公司，总部位于北京。" * 12 + "春天的花开秋天的风以及冬天的落阳" * 6
+    pieces = split_text(text, 64)
+    assert len(pieces) > 3
+    whole = lac.cut([text, ""])[0]
+    parts = lac.cut(pieces)
+    assert "".join(whole["word"]) == text
+    for key in whole:
+        assert whole[key] == [x for part in parts for x in part[key]], key
+    assert len(whole["word"]) == len(whole["tag"]) and (mode != "rank" or len(whole["rank"]) == len(whole["word"]))
