@@ -60,7 +60,7 @@ class Limits:
     # Characters of one string, and of all strings of one request: 422. lac's memory follows the
     # characters of a call (~13 KB each, kept by paddle's allocator afterwards); lac splits long
     # texts into pieces so its calls stay bounded, and these bound the time a request may take
-    # (lac: ~10 s of one core for max_request_chars) and every other text model's memory.
+    # (lac: ~3.5 s of one core for max_request_chars) and every other text model's memory.
     max_text_chars: int = 50_000
     max_request_chars: int = 200_000
     # Declared image size, read from the header before decoding: 422 (hubcore.imaging.check_size).
