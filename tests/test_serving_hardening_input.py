@@ -305,6 +305,10 @@ def test_deep_json_for_object_and_untyped_arguments_is_a_422_at_once(server, htt
     r = http.post(f"{server.url}/predict/hardening/{method}", data=body, timeout=10)
     assert r.status_code == 422 and r.json()["limit"] == "max_json_depth", r.text
     assert f"request body['{field}']['a'][0]" in r.json()["msg"]
+    # Up to the limit, the value crosses the pipe to the model process and back.
+    within = '{"%s": {"a": %s}}' % (field, nested(60))
+    r = http.post(f"{server.url}/predict/hardening/{method}", data=within, timeout=10)
+    assert r.status_code == 200 and r.json()["results"] == (["a"] if method == "keys" else "dict"), r.text
 
 
 @pytest.mark.parametrize("text, status, message", [

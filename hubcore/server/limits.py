@@ -9,6 +9,7 @@ from .. import imaging
 from ..errors import InputError
 from ..signatures import Signature
 from .config import Limits
+from .request_json import path_text
 from .responses import HttpError, limit_error
 
 
@@ -35,8 +36,7 @@ def check_texts(signature: Signature, payload: Any, limits: Limits) -> None:
         try:
             total += _characters(payload[f.name], limits.max_text_chars)
         except _TooLong as exc:
-            where = f"{signature.name}.{f.name}" + "".join(f"[{k!r}]" if isinstance(k, str) else f"[{k}]"
-                                                          for k in reversed(exc.path))
+            where = f"{signature.name}.{f.name}{path_text(exc.path[::-1], shown=len(exc.path))}"
             raise limit_error(422, "max_text_chars", limits.max_text_chars,
                               f"{where} is {exc.length} characters long; split the text") from None
     if total > limits.max_request_chars:

@@ -54,7 +54,7 @@ def parse_json(data: bytes | str, *, max_depth: int, where: str) -> Any:
             path.reverse()
             if problem == "depth":
                 raise _too_deep(where, path, max_depth)
-            raise InputError(f"{where}{_path_text(path)}: a number too large for a double (it would read as "
+            raise InputError(f"{where}{path_text(path)}: a number too large for a double (it would read as "
                              f"infinity); JSON numbers must be finite")
     return value
 
@@ -82,10 +82,11 @@ def _first_problem(value: list | dict, budget: int) -> tuple[str, list] | None:
 
 def _too_deep(where: str, path: list, max_depth: int) -> Exception:
     return limit_error(422, "max_json_depth", max_depth,
-                       f"{where}{_path_text(path)}: JSON nested more than {max_depth} levels deep")
+                       f"{where}{path_text(path)}: JSON nested more than {max_depth} levels deep")
 
 
-def _path_text(path: list, shown: int = 6) -> str:
+def path_text(path: list, shown: int = 6) -> str:
+    """`['a'][0]...` for keys and indexes leading into a JSON value (the first `shown` of them)."""
     parts = "".join(f"[{k!r}]" if isinstance(k, str) else f"[{k}]" for k in path[:shown])
     return parts + ("[...]" if len(path) > shown else "")
 
