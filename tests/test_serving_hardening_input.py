@@ -142,6 +142,14 @@ def test_json_texts_in_bytes_inputs_get_the_same_checks(text, error, message):
         payload_from_request({"inputs": [tensor("options", "BYTES", [1], [text])]}, SIGS["keys"], LIMITS)
 
 
+def test_the_fast_check_of_plain_lists_still_refuses_booleans_for_integers():
+    from hubcore.signatures import check_schema
+
+    check_schema([[1, 2], [3]], SIGS["matrix_sum"].field("rows").schema, "rows")
+    with pytest.raises(InputError, match=r"rows\[1\]\[0\]: expected an integer, got a boolean"):
+        check_schema([[1, 2], [True]], SIGS["matrix_sum"].field("rows").schema, "rows")
+
+
 # -- text limits (item 3) ---------------------------------------------------------------------------
 def test_one_text_over_max_text_chars_is_named():
     with pytest.raises(HttpError) as caught:
@@ -163,8 +171,11 @@ def test_all_texts_of_a_request_together_are_limited():
     assert "3001 characters together" in caught.value.message
 
 
-def test_base64_images_are_not_counted_as_text():
+def test_base64_images_and_numeric_fields_are_not_counted_as_text():
     check_texts(SIGS["shapes"], {"images": ["A" * 5000]}, LIMITS)
+    check_texts(SIGS["matrix_sum"], {"rows": [[1] * 5000]}, LIMITS)
+    with pytest.raises(HttpError, match=r"kind.value\[1\] is 1001 characters"):
+        check_texts(SIGS["kind"], {"value": [1, "x" * 1001]}, LIMITS)  # untyped: anything may be text
 
 
 # -- image limits, read from the header before decoding (item 3) ------------------------------------

@@ -31,7 +31,7 @@ def check_texts(signature: Signature, payload: Any, limits: Limits) -> None:
         return
     total = 0
     for f in signature.inputs:
-        if f.kind == "image" or f.name not in payload:
+        if f.kind == "image" or f.name not in payload or not _may_hold_text(f.schema):
             continue
         try:
             total += _characters(payload[f.name], limits.max_text_chars)
@@ -50,21 +50,38 @@ class _TooLong(Exception):
         self.length, self.path = length, []
 
 
+def _may_hold_text(schema: dict) -> bool:
+    """False where a value that passes the schema holds no string (its check runs later, in bind)."""
+    kind = schema.get("type")
+    if "anyOf" in schema:
+        return any(_may_hold_text(s) for s in schema["anyOf"])
+    if kind in ("integer", "number", "boolean", "null"):
+        return False
+    if kind == "array" and schema.get("items"):
+        return _may_hold_text(schema["items"])
+    return True
+
+
 def _characters(value: Any, limit: int) -> int:
     if isinstance(value, str):
         if len(value) > limit:
             raise _TooLong(len(value))
         return len(value)
-    if isinstance(value, (list, dict)):  # as deep as max_json_depth allows: the recursion is bounded
-        total = 0
-        for key, item in (value.items() if isinstance(value, dict) else enumerate(value)):
+    if not isinstance(value, (list, dict)):
+        return 0
+    total = 0
+    for key, item in (value.items() if isinstance(value, dict) else enumerate(value)):
+        if isinstance(key, str):
+            total += len(key)
+        if isinstance(item, str) and len(item) <= limit:  # inline: one call per element is most of the cost
+            total += len(item)
+        elif isinstance(item, (str, list, dict)):  # as deep as max_json_depth allows: bounded recursion
             try:
-                total += _characters(item, limit) + (len(key) if isinstance(key, str) else 0)
+                total += _characters(item, limit)
             except _TooLong as exc:
                 exc.path.append(key)
                 raise
-        return total
-    return 0
+    return total
 
 
 def check_images(signature: Signature, kwargs: dict, limits: Limits) -> None:

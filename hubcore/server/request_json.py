@@ -19,7 +19,8 @@ from .responses import limit_error
 
 # A float literal parses as infinity only with an exponent of 3+ digits or 200+ integer digits
 # (1e308 is the largest double); only bodies holding such a run are walked for infinities.
-_BIG_NUMBER = re.compile(rb"[eE]\+?0*[1-9][0-9]{2}|[0-9]{200}")
+_BIG_EXPONENT = re.compile(rb"[eE]\+?0*[1-9][0-9]{2}")
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")  # then a run is one substring search
 _INFINITIES = (float("inf"), float("-inf"))
 # Depth is measured on the bytes, at C speed: strings removed, then +1/-1 per bracket.
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
@@ -47,7 +48,7 @@ def parse_json(data: bytes | str, *, max_depth: int, where: str) -> Any:
         return value
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     too_deep = raw.count(b"[") + raw.count(b"{") > max_depth and _depth(raw) > max_depth
-    if too_deep or _BIG_NUMBER.search(raw):
+    if too_deep or _BIG_EXPONENT.search(raw) or b"0" * 200 in raw.translate(_DIGITS_AS_ZERO):
         found = _first_problem(value, max_depth)
         if found is not None:
             problem, path = found

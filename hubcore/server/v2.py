@@ -199,6 +199,8 @@ def _shape_text(shape: list[int]) -> str:
 def _flatten(data: list, where: str, depth: int = 0) -> list:
     if depth > MAX_RANK:
         raise InputError(f"{where}: data is nested too deeply")
+    if not any(type(item) is list for item in data):
+        return data  # already flat, as most clients send it
     out: list = []
     for item in data:
         if isinstance(item, list):
