@@ -211,15 +211,10 @@ def _flatten(data: list, where: str, depth: int = 0) -> list:
 
 
 def _check_elements(flat: list, datatype: str, where: str) -> None:
-    if datatype == "BYTES":
-        ok = all(isinstance(v, str) for v in flat)
-    elif datatype == "BOOL":
-        ok = all(isinstance(v, bool) for v in flat)
-    elif datatype in INT_TYPES:
-        ok = all(isinstance(v, int) and not isinstance(v, bool) for v in flat)
-    else:
-        ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in flat)
-    if not ok:
+    # JSON and the binary extension give exact str/bool/int/float values: one type lookup each.
+    exact = (str,) if datatype == "BYTES" else (bool,) if datatype == "BOOL" else \
+        (int,) if datatype in INT_TYPES else (int, float)
+    if not all(type(v) in exact for v in flat):
         raise InputError(f"{where}: data holds values that are not {datatype}")
 
 
