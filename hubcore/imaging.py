@@ -20,6 +20,75 @@ from .errors import InputError
 
 ACCEPTED = "encoded image bytes, a file path, a PIL image, or an HxWx3 uint8 numpy array (BGR, as cv2 reads)"
 
+# Checked on the header, before any pixel is decoded: a 92-byte PNG can declare 100000x1 pixels, and
+# modules that resize the short side to a fixed length (classifiers: 256) would then build a
+# 25,600,000x256 image. The aspect ratio bounds that resize; the side bounds the decode.
+DEFAULT_MAX_SIDE = 16384
+DEFAULT_MAX_ASPECT = 100.0
+SIDE_ENV, ASPECT_ENV = "HUB_MAX_IMAGE_SIDE", "HUB_MAX_IMAGE_ASPECT"
+
+
+class ImageTooLarge(InputError):
+    """An image's declared size breaks max_image_side or max_image_aspect (limit names the one)."""
+
+    def __init__(self, message: str, limit: str | None = None, value: float | None = None):
+        super().__init__(message)
+        self.limit, self.value = limit, value
+
+
+def size_limits() -> tuple[int, float]:
+    """(max_image_side, max_image_aspect): $HUB_MAX_IMAGE_SIDE / $HUB_MAX_IMAGE_ASPECT or the defaults.
+
+    `hub serving start --max-image-side/--max-image-aspect` sets both for its model processes.
+    """
+    def read(name: str, default: float, kind: type) -> Any:
+        text = os.environ.get(name, "").strip()
+        if not text:
+            return default
+        try:
+            value = kind(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise InputError(f"${name}={text!r}: expected a number >= 1 (default {default:g})")
+        return value
+
+    return read(SIDE_ENV, DEFAULT_MAX_SIDE, int), read(ASPECT_ENV, DEFAULT_MAX_ASPECT, float)
+
+
+def check_size(width: int, height: int, where: str, *, max_side: int | None = None,
+               max_aspect: float | None = None) -> None:
+    """ImageTooLarge (an InputError) unless width x height is within the side and aspect limits.
+
+    Limits not given are read from the environment (size_limits()).
+    """
+    if max_side is None or max_aspect is None:
+        env_side, env_aspect = size_limits()
+        max_side = env_side if max_side is None else max_side
+        max_aspect = env_aspect if max_aspect is None else max_aspect
+    if width < 1 or height < 1:
+        raise InputError(f"{where}: the image is empty ({width}x{height} pixels)")
+    if max(width, height) / min(width, height) > max_aspect:
+        raise ImageTooLarge(f"{where}: {width}x{height} pixels is more than max_image_aspect={max_aspect:g} times "
+                            f"longer than wide (${ASPECT_ENV}); crop it into parts first", "max_image_aspect",
+                            max_aspect)
+    if max(width, height) > max_side:
+        raise ImageTooLarge(f"{where}: {width}x{height} pixels; a side may be at most max_image_side={max_side} "
+                            f"(${SIDE_ENV}); downscale it first", "max_image_side", max_side)
+
+
+def declared_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from an encoded image's header, without decoding; None when Pillow cannot tell."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return img.size
+    except Image.DecompressionBombError as exc:
+        raise InputError(f"the image declares more pixels than Pillow decodes safely ({exc}); downscale it first")
+    except Exception:  # not an image Pillow knows: the module's decoder names the problem
+        return None
+
 
 def load_rgb(image: Any, where: str) -> np.ndarray:
     """HxWx3 uint8 RGB array from any accepted image form; InputError naming `where` otherwise."""
@@ -28,6 +97,7 @@ def load_rgb(image: Any, where: str) -> np.ndarray:
     if isinstance(image, np.ndarray):
         return _from_array(image, where)
     if isinstance(image, Image.Image):
+        check_size(*image.size, where)
         return np.asarray(image.convert("RGB"))
     if isinstance(image, (bytes, bytearray, memoryview)):
         source: Any = io.BytesIO(bytes(image))
@@ -39,12 +109,19 @@ def load_rgb(image: Any, where: str) -> np.ndarray:
         raise InputError(f"{where}: got {type(image).__name__}; pass {ACCEPTED}")
     try:
         with Image.open(source) as img:
+            check_size(*img.size, where)
             return np.asarray(ImageOps.exif_transpose(img).convert("RGB"))  # upright, as cv2.imread reads it
+    except InputError:
+        raise
+    except Image.DecompressionBombError:
+        raise InputError(f"{where}: the image is too large to decode safely; downscale it first") from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InputError(f"{where}: cannot decode the image ({exc}); pass {ACCEPTED}") from None
 
 
 def _from_array(array: np.ndarray, where: str) -> np.ndarray:
+    if array.ndim in (2, 3):
+        check_size(array.shape[1], array.shape[0], where)
     if array.ndim == 2:
         array = np.repeat(array[:, :, None], 3, axis=2)
     if array.ndim != 3 or array.shape[2] not in (3, 4) or min(array.shape[:2]) < 1:

@@ -207,6 +207,11 @@ _JSON_TYPES = {
 }
 
 
+# Exact types that certainly match a scalar schema (what JSON decodes to); anything else, such as
+# bool for "integer", goes through the full check.
+_EXACT_TYPES = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,)}
+
+
 def check_schema(value: Any, schema: dict, where: str) -> None:
     """Check a value against the small JSON-schema subset signatures use; raise InputError."""
     if not schema:
@@ -228,6 +233,9 @@ def check_schema(value: Any, schema: dict, where: str) -> None:
     if not ok:
         raise InputError(f"{where}: expected {describe_schema(schema)}, got {_describe_value(value)}")
     if kind == "array" and "items" in schema:
+        exact = _EXACT_TYPES.get(schema["items"].get("type")) if "anyOf" not in schema["items"] else None
+        if exact is not None and all(type(item) in exact for item in value):
+            return  # the usual list of plain values, checked without a call and a `where` per element
         for i, item in enumerate(value):
             check_schema(item, schema["items"], f"{where}[{i}]")
     if kind == "object" and "additionalProperties" in schema and isinstance(schema["additionalProperties"], dict):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from hubcore.inference import gpu_available
 from hubcore.settings import hub_home
 from tests.support.serving_helpers import Server, free_port, session
 
@@ -27,5 +28,11 @@ def test_lac_served_answers_as_lac_does_in_process(isolation, tmp_path):
         assert "今天" in infer.text and "TIME" in infer.text
         bad = http.post(server.url + "/predict/lac", json={"text": [1, 2]}, timeout=60)
         assert bad.status_code == 422 and "text" in bad.json()["msg"]
+        # Was a 500 (the predictor's NotSupported) on a machine without a GPU.
+        gpu = http.post(server.url + "/predict/lac", json={"text": ["百度"], "use_gpu": True}, timeout=60)
+        if gpu_available():
+            assert gpu.status_code == 200, gpu.text
+        else:
+            assert gpu.status_code == 422 and "use_gpu=True but this paddle sees no GPU" in gpu.json()["msg"], gpu.text
     finally:
         assert server.stop() == 0

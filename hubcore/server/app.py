@@ -7,8 +7,8 @@ per module.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
+import sys
 import time
 from typing import Any, AsyncIterator, Callable
 
@@ -23,9 +23,10 @@ from .. import __version__
 from ..errors import HubError, InputError
 from .config import ServingConfig
 from .docs_page import DOCS_HTML
-from .limits import body_too_large
+from .limits import body_too_large, export_image_limits
 from .middleware import BearerToken, RequestLog, StartupFailureMessage
 from .openapi import build_openapi
+from .request_json import parse_json
 from .responses import HttpError, JSONBody, encode_json
 from .service import Service
 from .v2 import (BINARY_HEADER, attach_binary_data, infer_response, model_metadata, payload_from_request,
@@ -41,6 +42,7 @@ def create_app(config: ServingConfig) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        export_image_limits(config.limits)  # before the model processes start: they inherit it
         try:
             await service.load()
         except BaseException as exc:
@@ -104,13 +106,15 @@ def create_app(config: ServingConfig) -> Starlette:
         header_length = request.headers.get(BINARY_HEADER)
         try:
             if header_length is None:
-                body = _parse_json(raw)
+                body = _parse_json(raw, config)
             else:  # the binary tensor extension (tritonclient's default): JSON header, then raw tensors
-                if not header_length.isdigit() or int(header_length) > len(raw):
-                    raise HttpError(400, f"{BINARY_HEADER} {header_length!r} is not a length within the body")
-                body = _parse_json(raw[:int(header_length)])
-                attach_binary_data(body, raw[int(header_length):], sig)
-            payload = payload_from_request(body, sig)
+                length = _header_number(header_length)
+                if length is None or length > len(raw):
+                    raise HttpError(400, f"{BINARY_HEADER} {header_length[:40]!r} is not a length within the "
+                                         f"{len(raw)}-byte body")
+                body = _parse_json(raw[:length], config)
+                attach_binary_data(body, raw[length:], sig)
+            payload = payload_from_request(body, sig, config.limits)
         except InputError as exc:
             raise HttpError(422, str(exc)) from None
         result = await service.invoke(loaded, sig, payload, started)
@@ -168,17 +172,18 @@ def _found(service: Service, module: str, method: str | None) -> Any:
 
 async def _read_json(request: Request, config: ServingConfig) -> Any:
     """The body as JSON, within max_body_bytes (checked on Content-Length, then while reading)."""
-    return _parse_json(await _read_body(request, config))
+    return _parse_json(await _read_body(request, config), config)
 
 
 async def _read_body(request: Request, config: ServingConfig) -> bytes:
     limit = config.limits.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
-            raise HttpError(400, f"Content-Length {declared!r} is not a number")
-        if int(declared) > limit:
-            raise body_too_large(config.limits, int(declared))
+        length = _header_number(declared)
+        if length is None:
+            raise HttpError(400, f"Content-Length {declared[:40]!r} is not a number")
+        if length > limit:
+            raise body_too_large(config.limits, length if length < sys.maxsize else None)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
@@ -191,15 +196,22 @@ async def _read_body(request: Request, config: ServingConfig) -> bytes:
     return body
 
 
-def _parse_json(body: bytes) -> Any:
+def _parse_json(body: bytes, config: ServingConfig) -> Any:
     try:
-        return json.loads(body, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise HttpError(400, f"request body is not valid JSON: {exc}") from None
+        return parse_json(body, max_depth=config.limits.max_json_depth, where="request body")
+    except InputError as exc:
+        raise HttpError(400, str(exc)) from None
 
 
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
+def _header_number(value: str) -> int | None:
+    """The non-negative integer a length header holds, None if it holds something else.
+
+    More than 18 digits reads as sys.maxsize (past any body size) without converting them: int() of
+    thousands of digits is slow, and past 4300 raises.
+    """
+    if not (value.isascii() and value.isdigit()):  # isdigit alone accepts "²", which int() refuses
+        return None
+    return int(value) if len(value) <= 18 else sys.maxsize
 
 
 def _result_response(content: dict, where: str) -> Response:

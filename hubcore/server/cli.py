@@ -9,6 +9,14 @@ from ..errors import HubError
 from .config import Limits, ServingConfig, build_config
 
 _LIMIT_DEFAULTS = Limits()
+# Limits on what one request may hold (Limits fields), each a flag of the same name.
+_INPUT_LIMITS = (
+    ("max_json_depth", "deepest nesting of the JSON body and of JSON texts in v2 inputs"),
+    ("max_text_chars", "most characters in one string of a request"),
+    ("max_request_chars", "most characters in all strings of one request together"),
+    ("max_image_side", "longest side of an image, read from its header before decoding"),
+    ("max_image_aspect", "longest side over shortest side of an image"),
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -51,6 +59,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              f"{_LIMIT_DEFAULTS.max_request_items}); 422 beyond")
     limits.add_argument("--max-image-bytes", type=int,
                         help=f"largest decoded image (default {_LIMIT_DEFAULTS.max_image_bytes}); 422 beyond")
+    for name, meaning in _INPUT_LIMITS:
+        limits.add_argument(f"--{name.replace('_', '-')}", type=type(getattr(_LIMIT_DEFAULTS, name)),
+                            help=f"{meaning} (default {getattr(_LIMIT_DEFAULTS, name):g}); 422 beyond")
     limits.add_argument("--timeout-s", type=float,
                         help=f"longest time to answer a request (default {_LIMIT_DEFAULTS.timeout_s:g}); 504 beyond")
     limits.add_argument("--graceful-timeout-s", type=float,
@@ -82,6 +93,7 @@ def main(args: argparse.Namespace) -> int:
             "batch_timeout_ms": args.batch_timeout_ms, "token": args.token,
             "max_body_bytes": args.max_body_bytes, "max_request_items": args.max_request_items,
             "max_image_bytes": args.max_image_bytes, "timeout_s": args.timeout_s,
+            **{name: getattr(args, name) for name, _ in _INPUT_LIMITS},
             "graceful_timeout_s": args.graceful_timeout_s, "log_level": args.log_level,
         })
         if not config.token and config.host not in ("127.0.0.1", "localhost", "::1"):

@@ -26,7 +26,8 @@ _DEVICE = re.compile(r"^(cpu|gpu(:\d+)?)$")
 # PaddleHub keys we read, and the options of ours a config file may also set.
 _FILE_KEYS = {"modules_info", "port", "workers", "host", "device", "use_gpu", "gpu", "use_multiprocess", "isolation",
               "batching", "max_batch_size", "batch_timeout_ms", "max_body_bytes", "max_request_items",
-              "max_image_bytes", "timeout_s", "graceful_timeout_s"}
+              "max_image_bytes", "timeout_s", "graceful_timeout_s", "max_json_depth", "max_text_chars",
+              "max_request_chars", "max_image_side", "max_image_aspect"}
 _MODULE_KEYS = {"init_args", "predict_args", "directory", "version"}
 
 
@@ -53,6 +54,18 @@ class Limits:
     max_request_items: int = 256  # elements of any list field of one request: 422
     max_image_bytes: int = 16 * 1024 * 1024  # decoded bytes of one image: 422
     timeout_s: float = 60.0  # wall time from accepting the request to the answer: 504
+    # Nesting of any JSON read (the body, JSON texts inside v2 BYTES inputs): 422. Real payloads
+    # nest a few levels; a deep one would only exhaust recursion in whatever walks it next.
+    max_json_depth: int = 64
+    # Characters of one string, and of all strings of one request: 422. lac's memory follows the
+    # characters of a call (~13 KB each, kept by paddle's allocator afterwards); lac splits long
+    # texts into pieces so its calls stay bounded, and these bound the time a request may take
+    # (lac: ~3.5 s of one core for max_request_chars) and every other text model's memory.
+    max_text_chars: int = 50_000
+    max_request_chars: int = 200_000
+    # Declared image size, read from the header before decoding: 422 (hubcore.imaging.check_size).
+    max_image_side: int = 16384
+    max_image_aspect: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -205,9 +218,16 @@ def _checked(config: ServingConfig) -> ServingConfig:
     need(isinstance(config.batch_timeout_ms, (int, float)) and config.batch_timeout_ms >= 0,
          f"batch_timeout_ms must be >= 0, got {config.batch_timeout_ms!r}")
     lim = config.limits
-    for name in ("max_body_bytes", "max_request_items", "max_image_bytes"):
+    for name in ("max_body_bytes", "max_request_items", "max_image_bytes", "max_text_chars", "max_request_chars",
+                 "max_image_side"):
         value = getattr(lim, name)
-        need(isinstance(value, int) and value >= 1, f"{name} must be a positive integer, got {value!r}")
+        need(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+             f"{name} must be a positive integer, got {value!r}")
+    # Checks walk JSON recursively: past a few hundred levels they would hit Python's recursion limit.
+    need(isinstance(lim.max_json_depth, int) and 2 <= lim.max_json_depth <= 200,
+         f"max_json_depth must be an integer from 2 to 200, got {lim.max_json_depth!r}")
+    need(isinstance(lim.max_image_aspect, (int, float)) and lim.max_image_aspect >= 1,
+         f"max_image_aspect must be >= 1, got {lim.max_image_aspect!r}")
     need(isinstance(lim.timeout_s, (int, float)) and lim.timeout_s > 0, f"timeout_s must be > 0, got {lim.timeout_s!r}")
     need(config.token is None or (isinstance(config.token, str) and len(config.token) >= 8),
          "token must be at least 8 characters; generate one with `python -c \"import secrets; print(secrets.token_urlsafe())\"`")

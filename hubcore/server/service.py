@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import HubError, InputError
 from ..signatures import SERVER_DECIDES, Signature, check_schema
 from .config import ModuleSpec, ServingConfig
-from .limits import check_images, check_items
+from .limits import check_images, check_items, check_texts
 from .model_process import ModelProcess
 from .responses import HttpError, limit_error
 from .model_thread import ModelThread
@@ -112,6 +112,7 @@ class Service:
         if isinstance(payload, dict):
             payload = {**loaded.defaults_for(signature), **payload}
         check_items(signature, payload, limits)
+        check_texts(signature, payload, limits)
         try:
             kwargs = signature.bind(payload, remote=True)
         except InputError as exc:

@@ -30,12 +30,15 @@ from typing import Any
 
 from ..errors import InputError
 from ..signatures import SERVER_DECIDES, Field, Signature, server_decides
-from .responses import encode_json
+from .config import Limits
+from .request_json import parse_json
+from .responses import encode_json, limit_error
 
 INT_TYPES = ("INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8")
 FLOAT_TYPES = ("FP64", "FP32", "FP16")
 _SCALAR = {"string": "BYTES", "integer": "INT64", "number": "FP64", "boolean": "BOOL"}
 OUTPUT_NAME = "results"
+MAX_RANK = 32  # dimensions of one tensor, and nesting of its data
 
 
 def model_name(module: str, signature: Signature) -> str:
@@ -93,8 +96,11 @@ def model_metadata(module: str, version: str, signature: Signature) -> dict:
 
 
 # -- requests -------------------------------------------------------------------------------------
-def payload_from_request(body: Any, signature: Signature) -> dict:
-    """Turn a v2 infer request into the JSON payload Signature.bind expects; InputError when malformed."""
+def payload_from_request(body: Any, signature: Signature, limits: Limits = Limits()) -> dict:
+    """Turn a v2 infer request into the JSON payload Signature.bind expects; InputError when malformed.
+
+    Shapes are checked against the data and limits.max_request_items before any list is built.
+    """
     if not isinstance(body, dict):
         raise InputError('infer request must be a JSON object with "inputs": [{"name", "datatype", "shape", "data"}]')
     inputs = body.get("inputs")
@@ -124,46 +130,79 @@ def payload_from_request(body: Any, signature: Signature) -> dict:
                              f"{[f.name for f in signature.remote_inputs]}") from None
         if field.kind == SERVER_DECIDES:
             raise server_decides(signature.name, name)
-        payload[name] = tensor_value(tensor, field, f"input {name!r}")
+        payload[name] = tensor_value(tensor, field, f"input {name!r}", limits)
     return payload
 
 
-def tensor_value(tensor: dict, field: Field, where: str) -> Any:
+def tensor_value(tensor: dict, field: Field, where: str, limits: Limits = Limits()) -> Any:
     datatype, shape, data = tensor.get("datatype"), tensor.get("shape"), tensor.get("data")
     if not isinstance(tensor.get("parameters", {}), dict):
         raise InputError(f"{where}: parameters must be an object")
     if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
         raise InputError(f"{where}: shape must be a list of non-negative integers, e.g. [2]")
+    if len(shape) > MAX_RANK:
+        raise InputError(f"{where}: shape has {len(shape)} dimensions; at most {MAX_RANK}")
     if not isinstance(data, list):
         raise InputError(f"{where}: data must be a list (row-major, flat or nested)")
     flat = _flatten(data, where)
-    if len(flat) != math.prod(shape):
-        raise InputError(f"{where}: shape {shape} holds {math.prod(shape)} elements but data has {len(flat)}")
+    _check_shape(shape, len(flat), where, limits)
     form = tensor_form(field.schema)
     if form is None:
         if datatype != "BYTES" or len(flat) != 1:
             raise InputError(f"{where}: send this input as datatype BYTES, shape [1], data [JSON text]")
         _check_elements(flat, "BYTES", where)
-        try:
-            return json.loads(flat[0])
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: data[0] is not valid JSON ({exc.msg})") from None
+        return parse_json(flat[0], max_depth=limits.max_json_depth, where=f"{where} data[0]")
     expected, rank = form
     if datatype not in accepted_datatypes(expected):
         raise InputError(f"{where}: datatype must be {' or '.join(accepted_datatypes(expected))}, got {datatype!r}")
     _check_elements(flat, datatype, where)
     if rank == 0:
         if len(flat) != 1:
-            raise InputError(f"{where}: takes one value (shape [1]), got shape {shape}")
+            raise InputError(f"{where}: takes one value (shape [1]), got shape {_shape_text(shape)}")
         return flat[0]
     if len(shape) != rank:
-        raise InputError(f"{where}: expected a {rank}-dimensional tensor, got shape {shape}")
+        raise InputError(f"{where}: expected a {rank}-dimensional tensor, got shape {_shape_text(shape)}")
+    if shape[0] > limits.max_request_items:
+        raise limit_error(422, "max_request_items", limits.max_request_items,
+                          f"{where} has {shape[0]} items (shape {_shape_text(shape)}); split the request")
     return _reshape(flat, shape)
 
 
+def _check_shape(shape: list[int], count: int, where: str, limits: Limits) -> None:
+    """shape must hold exactly `count` elements, and building it must not take more lists than that.
+
+    A zero dimension makes any shape hold 0 elements, so [10**18, 0] would have _reshape build 10**18
+    empty rows from 297 bytes; the dimensions before a zero are bounded by max_request_items instead.
+    """
+    shown = _shape_text(shape)
+    # Cheap whatever was sent: at most MAX_RANK factors of at most 4300 digits (Python's JSON integers).
+    total = math.prod(shape)
+    if total != count:
+        held = total if total < 10 ** 18 else "more than 10**18"
+        raise InputError(f"{where}: shape {shown} holds {held} elements but data has {count}")
+    if count:
+        return  # no zero dimension: _reshape builds fewer lists than there are elements
+    rows = 1
+    for d in shape:
+        if d == 0:
+            break
+        rows *= d
+        if rows > limits.max_request_items:
+            raise limit_error(422, "max_request_items", limits.max_request_items,
+                              f"{where}: shape {shown} describes more than {limits.max_request_items} "
+                              f"empty rows")
+
+
+def _shape_text(shape: list[int]) -> str:
+    text = repr(shape)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
 def _flatten(data: list, where: str, depth: int = 0) -> list:
-    if depth > 32:
+    if depth > MAX_RANK:
         raise InputError(f"{where}: data is nested too deeply")
+    if not any(type(item) is list for item in data):
+        return data  # already flat, as most clients send it
     out: list = []
     for item in data:
         if isinstance(item, list):
@@ -174,15 +213,10 @@ def _flatten(data: list, where: str, depth: int = 0) -> list:
 
 
 def _check_elements(flat: list, datatype: str, where: str) -> None:
-    if datatype == "BYTES":
-        ok = all(isinstance(v, str) for v in flat)
-    elif datatype == "BOOL":
-        ok = all(isinstance(v, bool) for v in flat)
-    elif datatype in INT_TYPES:
-        ok = all(isinstance(v, int) and not isinstance(v, bool) for v in flat)
-    else:
-        ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in flat)
-    if not ok:
+    # JSON and the binary extension give exact str/bool/int/float values: one type lookup each.
+    exact = (str,) if datatype == "BYTES" else (bool,) if datatype == "BOOL" else \
+        (int,) if datatype in INT_TYPES else (int, float)
+    if not all(type(v) in exact for v in flat):
         raise InputError(f"{where}: data holds values that are not {datatype}")
 
 

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from hubcore.errors import InputError
+from hubcore.imaging import check_size
 
 from .configs import Preprocess
 
@@ -64,8 +65,7 @@ def to_pil(image: Any, *, color: str = "RGB", max_pixels: int = DEFAULT_MAX_PIXE
 
 def _check_pixels(size: tuple[int, int], max_pixels: int, where: str) -> None:
     w, h = size
-    if w < 1 or h < 1:
-        raise InputError(f"{where}: the image is empty ({w}x{h} pixels)")
+    check_size(w, h, where)  # side and aspect ratio: what a resize to a fixed short side turns into memory
     if w * h > max_pixels:
         raise InputError(f"{where}: {w}x{h} = {w * h:,} pixels is more than max_pixels={max_pixels:,}; "
                          f"downscale it first or load the module with a larger max_pixels=")

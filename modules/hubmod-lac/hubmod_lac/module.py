@@ -15,11 +15,12 @@ from typing import Any
 
 import hubcore
 from hubcore.errors import InputError
-from hubcore.inference import parse_device
+from hubcore.inference import gpu_available, parse_device
 
 from . import inputs
 from .analyzer import ARTIFACTS_BY_MODE, Analyzer, Sentence, build_analyzer
 from .batching import plan_batches
+from .pieces import split_text
 from .tagset import TAGS
 from .user_dict import UserDict
 
@@ -90,13 +91,21 @@ class LAC(hubcore.Module):
         batch_size = inputs.check_positive_int(batch_size, "batch_size", "sentences per predictor call")
         device = self.device
         if inputs.check_bool(use_gpu, "use_gpu") and device == "cpu":
+            if not gpu_available():
+                raise InputError("use_gpu=True but this paddle sees no GPU; leave use_gpu out (the module runs "
+                                 "on its device), or install paddlepaddle-gpu on a machine with a GPU")
             device = "gpu:0"
         user_dict = self._user_dict
-        out: list[dict] = [{}] * len(texts)
-        for indexes in plan_batches([len(t) for t in texts], batch_size):
-            analysed = self._analyzer.analyze([texts[i] for i in indexes], user_dict, device)
-            for i, sentence in zip(indexes, analysed):
-                out[i] = _as_dict(sentence, return_tag)
+        pieces = [split_text(t) for t in texts]
+        flat = [p for parts in pieces for p in parts]
+        analysed: list[Sentence | None] = [None] * len(flat)
+        for indexes in plan_batches([len(t) for t in flat], batch_size):
+            for i, sentence in zip(indexes, self._analyzer.analyze([flat[i] for i in indexes], user_dict, device)):
+                analysed[i] = sentence
+        out, start = [], 0
+        for parts in pieces:
+            out.append(_as_dict(_joined(analysed[start:start + len(parts)]), return_tag))
+            start += len(parts)
         return out
 
     # -- user dictionary --------------------------------------------------------------------------
@@ -145,6 +154,16 @@ class LAC(hubcore.Module):
 
 def _load_user_dict(path: str | Path, sep: str | None, argument: str) -> UserDict:
     return UserDict.from_file(path, inputs.check_sep(sep), argument=argument)
+
+
+def _joined(parts: list) -> Sentence:
+    """One sentence from the analyses of its pieces, in order."""
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    return Sentence([w for p in parts for w in p.words],
+                    None if first.tags is None else [t for p in parts for t in p.tags],
+                    None if first.rank is None else [r for p in parts for r in p.rank])
 
 
 def _as_dict(sentence: Sentence, return_tag: bool) -> dict:

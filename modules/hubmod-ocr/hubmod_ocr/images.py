@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from hubcore.errors import InputError
+from hubcore.imaging import check_size
 
 # Larger images are refused before decoding (a small compressed file can expand to gigabytes). 100
 # megapixels admits every phone and most DSLR photos; modules take max_pixels= to change it.
@@ -78,8 +79,7 @@ def _is_pil(obj: Any) -> bool:
 
 def _check_pixels(size: tuple[int, int], max_pixels: int, where: str) -> None:
     w, h = size
-    if w < 1 or h < 1:
-        raise InputError(f"{where}: the image is empty ({w}x{h} pixels)")
+    check_size(w, h, where)  # side and aspect ratio: what a resize to a fixed short side turns into memory
     if w * h > max_pixels:
         raise InputError(f"{where}: {w}x{h} = {w * h:,} pixels is more than max_pixels={max_pixels:,}; downscale "
                          f"it first or load the module with a larger max_pixels=")
