@@ -18,7 +18,7 @@ TOKEN = "test-token-1234"
 
 def run_cli(*args: str, hub_home: Path, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if k != "HUB_SERVING_TOKEN"}
-    full_env.update({"HUB_HOME": str(hub_home), **(env or {})})
+    full_env.update({"HUB_HOME": str(hub_home), "HUB_RUNTIME_DIR": str(hub_home / "serving"), **(env or {})})
     return subprocess.run(serving_command(*args), capture_output=True, text=True, timeout=timeout, env=full_env)
 
 
@@ -72,6 +72,7 @@ def test_paddlehub_config_token_and_workers(tmp_path):
 def test_daemon_start_and_stop_by_pid_file_finish_the_request_in_flight(tmp_path, monkeypatch):
     home = tmp_path / "home"
     monkeypatch.setenv("HUB_HOME", str(home))
+    monkeypatch.setenv("HUB_RUNTIME_DIR", str(home / "serving"))
     folder = make_testmod(tmp_path / "testmod")
     port = free_port()
     started = run_cli("start", "-m", str(folder), "-p", str(port), "--daemon", hub_home=home)

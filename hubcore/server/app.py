@@ -15,7 +15,7 @@ from typing import Any, AsyncIterator, Callable
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
@@ -156,7 +156,7 @@ def create_app(config: ServingConfig) -> Starlette:
         lifespan=lifespan,
         middleware=[Middleware(StartupFailureMessage, failure=startup_failure), Middleware(RequestLog),
                     Middleware(BearerToken, token=config.token)],
-        exception_handlers={HTTPException: _http_exception, Exception: _unexpected},
+        exception_handlers={HTTPException: _http_exception, ClientDisconnect: _client_gone, Exception: _unexpected},
     )
 
 
@@ -231,6 +231,12 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     message = {404: f"no route {request.url.path}; see /docs", 405: f"{request.method} is not allowed here"}.get(
         exc.status_code, str(exc.detail))
     return JSONBody({"error": message}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The client closed the connection, or sent its body too slowly (connections.py closed it): no
+    # one reads an answer, and it is not the server's error.
+    return Response(status_code=499)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -26,11 +26,15 @@ from typing import Any
 from ..errors import HubError
 from .batching import Reply, Request, serve
 from .config import ModuleSpec
-from .pipe import HEADER, PipeSource, frame, loads, portable, reply_message, write_frame
-from .runner import Deliver, Lost
 from .logs import logging_config
+from .memory import above_ceiling
+from .pipe import HEADER, PipeSource, frame, loads, portable, reply_frame, request_frame, write_frame
+from .runner import Deliver, Lost
 
 log = logging.getLogger("hubcore.server")
+
+# The exit status of a child that ends itself after a call left it above the memory ceiling.
+RETIRED = 85
 
 
 class ModelProcessDied(HubError):
@@ -72,12 +76,14 @@ class ModelProcess:
     """
 
     def __init__(self, spec: ModuleSpec, device: str | None, *, max_batch_size: int, batch_timeout_s: float,
-                 call_timeout_s: float | None = None):
+                 call_timeout_s: float | None = None, max_rss_mb: int | None = None):
         self.spec = spec
         self.device = device
         self.module: ModuleDescription | None = None
         self.call_timeout_s = call_timeout_s  # a child still running a call after this is stopped
-        self._options = {"max_batch_size": max_batch_size, "batch_timeout_s": batch_timeout_s}
+        self.max_rss_mb = max_rss_mb  # a child above this after a call hands its queue to a new one
+        self._options = {"max_batch_size": max_batch_size, "batch_timeout_s": batch_timeout_s,
+                         "max_rss_mb": max_rss_mb}
         self._live: asyncio.subprocess.Process | None = None  # the child, once it is ready
         self._unsent: list[Request] = []  # requests that came while no child was ready
         self._restarting: asyncio.Task | None = None
@@ -100,8 +106,14 @@ class ModelProcess:
         return self.module
 
     def send(self, request: Request) -> None:
+        """Write request to the child (or keep it for the next one).
+
+        Raises at once, never later, if the request cannot be pickled: InputError when its
+        arguments nest too deeply (the client's data), the pickling error otherwise.
+        """
+        data = request_frame(request)
         if self._live is not None:
-            self._write(("call", *request.fields()))
+            self._write(data)
             return
         self._unsent.append(request)
         if not self._closing and (self._restarting is None or self._restarting.done()):
@@ -109,17 +121,18 @@ class ModelProcess:
 
     def cancel(self, request_id: int) -> None:
         if self._live is not None:
-            self._write(("cancel", request_id))
+            self._write(frame(("cancel", request_id)))
         else:
             self._unsent = [r for r in self._unsent if r.id != request_id]
 
-    def _write(self, message: tuple) -> None:
+    def _write(self, data: bytes) -> None:
         # A child that has just died can close its pipe before the reader has seen the end of its
         # replies. What cannot be written now is not lost: the reader's death handling (`lost`)
-        # has the runner send every request still waiting to the next child.
+        # has the runner send every request still waiting to the next child. The frame was built
+        # before, so nothing but the write itself is excused here.
         try:
             if not self._live.stdin.is_closing():
-                self._live.stdin.write(frame(message))
+                self._live.stdin.write(data)
         except (RuntimeError, ConnectionError):
             pass
 
@@ -163,17 +176,31 @@ class ModelProcess:
         log.debug("model process %d for %s ready in %.1f s", process.pid, self.spec.label, time.monotonic() - started)
 
     async def _restart(self) -> None:
-        try:
-            await self._spawn()
-        except Exception as exc:
-            unsent, self._unsent = self._unsent, []
-            log.error("could not start %s again: %s", self.spec.label, exc)
-            error = exc if isinstance(exc, HubError) else ModelProcessDied(f"{type(exc).__name__}: {exc}")
-            self._deliver([(r.id, "error", error) for r in unsent])
-            return
+        # A new child that dies while it loads (killed, out of memory) is started once more before
+        # the requests waiting for it fail: one death says little about the next start. An error
+        # raised by the module's constructor fails them at once: it would only be raised again.
+        for attempt in (1, 2):
+            try:
+                await self._spawn()
+                break
+            except ModelProcessDied as exc:
+                if attempt == 1:
+                    log.warning("%s; starting it once more for the %d request(s) waiting", exc, len(self._unsent))
+                    continue
+                self._fail_unsent(exc)
+                return
+            except Exception as exc:
+                self._fail_unsent(exc)
+                return
         unsent, self._unsent = self._unsent, []
         for request in unsent:
             self.send(request)
+
+    def _fail_unsent(self, exc: Exception) -> None:
+        unsent, self._unsent = self._unsent, []
+        log.error("could not start %s again: %s", self.spec.label, exc)
+        error = exc if isinstance(exc, HubError) else ModelProcessDied(f"{type(exc).__name__}: {exc}")
+        self._deliver([(r.id, "error", error) for r in unsent])
 
     async def _read_replies(self, process: asyncio.subprocess.Process) -> None:
         try:
@@ -195,6 +222,13 @@ class ModelProcess:
         if self._closing:
             return
         label = self.spec.label
+        if code == RETIRED:
+            log.info("the process running %r passed the memory ceiling (max_model_rss_mb=%s) after a call; a new "
+                     "one takes the requests queued to it", label, self.max_rss_mb)
+            self._lost([], ModelProcessDied("retired"))  # nothing was running: every waiting request is sent again
+            if self._restarting is None or self._restarting.done():
+                self._restarting = asyncio.create_task(self._restart())
+            return
         if self._stopped_stuck:
             message = (f"{label!r} was still running {method} after {self.call_timeout_s:g} s, longer than any "
                        f"request waits (timeout_s); its process was stopped and a new one starts on the next request")
@@ -266,8 +300,18 @@ def child_main() -> int:
         return 1
     write_frame(frames_out, ("ready", os.getpid()))
 
+    ceiling = setup["max_rss_mb"]
+
     def send(replies: list[Reply], batch: list[Request]) -> None:
-        write_frame(frames_out, reply_message(replies, batch))
+        rss_mb = above_ceiling(ceiling) if replies and ceiling else None
+        # Retiring, the batch just taken is not reported as started: the server sends it, and
+        # every request still queued here, to the next child.
+        frames_out.write(reply_frame(replies, [] if rss_mb else batch))
+        frames_out.flush()
+        if rss_mb:
+            log.warning("%s: %d MB resident after a call, above max_model_rss_mb=%d; this process ends and a new "
+                        "one takes its queue", setup["spec"]["name"] or "module", rss_mb, ceiling)
+            os._exit(RETIRED)
 
     serve(module, source, send, max_batch_size=setup["max_batch_size"], batch_timeout_s=setup["batch_timeout_s"])
     return 0

@@ -31,7 +31,8 @@ class Model(Protocol):
     module: Any  # what the worker reads signatures, name and version from
 
     def attach(self, deliver: Deliver, lost: Lost) -> None: ...
-    def send(self, request: Request) -> None: ...
+    def send(self, request: Request) -> None:
+        """Hand request on; raise at once (InputError for the client's data) if it cannot be."""
     def cancel(self, request_id: int) -> None: ...
     def close(self, busy: bool) -> None: ...
 
@@ -54,13 +55,18 @@ class ModuleRunner:
         """Send one request on; the future gets its result (or exception).
 
         Cancelling the future (a timed-out request) drops the request if it has not started yet.
+        Raises, with nothing left waiting, if the request cannot be handed on (see `Model.send`).
         """
         key, items = self._batch_key(signature, kwargs)
         request = Request(next(self._ids), signature.name, kwargs, signature.batch_input if key else None, key, items)
         future = asyncio.get_running_loop().create_future()
         self._waiting[request.id] = (request, future)
+        try:
+            self.model.send(request)
+        except BaseException:
+            del self._waiting[request.id]
+            raise
         future.add_done_callback(functools.partial(self._forget, request.id))
-        self.model.send(request)
         return future
 
     def deliver(self, replies: list[Reply]) -> None:

@@ -70,7 +70,8 @@ class Service:
             batching = {"max_batch_size": self.config.max_batch_size,
                         "batch_timeout_s": self.config.batch_timeout_ms / 1000.0}
             if self.config.isolation == "process":
-                model = ModelProcess(spec, self.config.device, call_timeout_s=self.config.limits.timeout_s, **batching)
+                model = ModelProcess(spec, self.config.device, call_timeout_s=self.config.limits.timeout_s,
+                                     max_rss_mb=self.config.max_model_rss_mb, **batching)
             else:
                 model = ModelThread(label, functools.partial(construct, spec, self.config.device), **batching)
             runner = ModuleRunner(label, model, batching=self.config.batching,
