@@ -24,7 +24,7 @@ from ..errors import HubError, InputError
 from .config import ServingConfig
 from .docs_page import DOCS_HTML
 from .limits import body_too_large
-from .middleware import BearerToken, RequestLog, StartupFailureMessage
+from .middleware import Front
 from .openapi import build_openapi
 from .responses import HttpError, JSONBody, encode_json
 from .service import Service
@@ -135,12 +135,12 @@ def create_app(config: ServingConfig) -> Starlette:
                                      for name, m in service.modules.items()},
                          "docs": "/docs", "openapi": "/openapi.json"})
 
-    routes = [
+    routes = [  # tried in order: the prediction routes first
+        Route("/predict/{module}", predict, methods=["POST"]),
+        Route("/predict/{module}/{method}", predict, methods=["POST"]),
         Route("/", index, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
-        Route("/predict/{module}", predict, methods=["POST"]),
-        Route("/predict/{module}/{method}", predict, methods=["POST"]),
         Route("/v2", v2_server, methods=["GET"]),
         Route("/v2/health/live", live, methods=["GET"]),
         Route("/v2/health/ready", ready, methods=["GET"]),
@@ -154,8 +154,7 @@ def create_app(config: ServingConfig) -> Starlette:
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(StartupFailureMessage, failure=startup_failure), Middleware(RequestLog),
-                    Middleware(BearerToken, token=config.token)],
+        middleware=[Middleware(Front, token=config.token, failure=startup_failure)],
         exception_handlers={HTTPException: _http_exception, ClientDisconnect: _client_gone, Exception: _unexpected},
     )
 

@@ -105,24 +105,66 @@ _WARNINGS = {
 }
 
 
+class OneWritePerIteration:
+    """A connection's transport whose writes during one loop iteration leave in one system call.
+
+    uvicorn writes a response's status line and headers, then its body: two sends per request
+    (and often two TCP segments). Everything else is the transport's own.
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop):
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending.append(data)
+
+    def flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, with read deadlines, a header size limit and a connection limit."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._limits = connection_limits()
-        self._deadline: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | None = None
         self._phase = "headers"  # "headers", "body", then "app" until the next request's first byte
+        self._phase_ends = 0.0  # loop time by which the request must have left "headers" or "body"
         self._header_bytes = 0
         self._refused = False
 
+    # Most requests arrive whole in one read, so a phase usually begins and ends inside one
+    # data_received: a timer is armed only for a phase still open when a read ends (or for the
+    # connection's start), and a timer that fires early just re-arms for the phase now open.
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(OneWritePerIteration(transport, self.loop))  # type: ignore[arg-type]
         if len(self.connections) > self._limits.max_connections:
             self._refuse(503, f"the server holds max_connections={self._limits.max_connections} connections; "
                               f"retry shortly")
             return
-        self._arm(self._limits.header_timeout_s, "header_timeout_s")
+        self._phase_ends = self.loop.time() + self._limits.header_timeout_s
+        self._timer = self.loop.call_at(self._phase_ends, self._expired)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -137,6 +179,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._phase == "headers" and self._header_bytes > self._limits.max_header_bytes \
                 and not self.transport.is_closing():
             self._refuse(431, f"request line and headers are over max_header_bytes={self._limits.max_header_bytes}")
+        elif self._phase != "app" and self._timer is None and not self._refused:
+            self._timer = self.loop.call_at(self._phase_ends, self._expired)
 
     def on_message_begin(self) -> None:
         if self._refused:
@@ -144,7 +188,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_begin()
         if self._phase != "headers":  # a keep-alive connection's next request: its headers' clock starts now
             self._phase = "headers"
-            self._arm(self._limits.header_timeout_s, "header_timeout_s")
+            self._phase_ends = self.loop.time() + self._limits.header_timeout_s
 
     def on_headers_complete(self) -> None:
         if self._refused:
@@ -154,7 +198,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse(431, f"request line and headers are over max_header_bytes={self._limits.max_header_bytes}")
             return
         self._phase, self._header_bytes = "body", 0
-        self._arm(self._limits.body_timeout_s, "body_timeout_s")
+        self._phase_ends = self.loop.time() + self._limits.body_timeout_s
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
@@ -165,23 +209,22 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._refused:
             return
         self._phase = "app"
-        self._disarm()
         super().on_message_complete()
 
-    def _arm(self, seconds: float, limit: str) -> None:
-        self._disarm()
-        self._deadline = self.loop.call_later(seconds, self._expired, limit, seconds)
-
     def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
-    def _expired(self, limit: str, seconds: float) -> None:
-        self._deadline = None
-        if self.transport.is_closing():
+    def _expired(self) -> None:
+        self._timer = None
+        if self._refused or self._phase == "app" or self.transport.is_closing():
             return
-        what = "its headers" if limit == "header_timeout_s" else "its body"
+        if self.loop.time() < self._phase_ends:
+            self._timer = self.loop.call_at(self._phase_ends, self._expired)
+            return
+        limit, what = ("header_timeout_s", "its headers") if self._phase == "headers" else ("body_timeout_s", "its body")
+        seconds = getattr(self._limits, limit)
         self._refuse(408, f"the request did not send {what} within {limit}={seconds:g} s")
 
     def _refuse(self, status: int, message: str) -> None:
@@ -209,4 +252,4 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         if self.transport.can_write_eof():
             self.transport.write_eof()
-        self._deadline = self.loop.call_later(LINGER_S, self.transport.close)
+        self._timer = self.loop.call_later(LINGER_S, self.transport.close)

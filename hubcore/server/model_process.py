@@ -14,6 +14,7 @@ cannot corrupt them.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import logging.config
 import os
@@ -59,8 +60,8 @@ class ModuleDescription:
     def version(self) -> str:
         return self._manifest.known_version
 
-    @property
-    def default_signature(self) -> Any:
+    @functools.cached_property
+    def default_signature(self) -> Any:  # looked up on every request to /predict/<module>
         from ..signatures import default_signature
 
         return default_signature(self.signatures, self.name)
@@ -88,7 +89,11 @@ class ModelProcess:
         self._unsent: list[Request] = []  # requests that came while no child was ready
         self._restarting: asyncio.Task | None = None
         self._running: tuple[str | None, list[int]] = (None, [])  # the method and request ids of the child's call
+        self._turn = 0  # counts the child's calls, so the watchdog knows whether the one it timed still runs
+        self._call_started = 0.0  # loop time
         self._watchdog: asyncio.TimerHandle | None = None
+        self._outbox: list[bytes] = []  # frames for the child, written together once per loop iteration
+        self._outbox_for: asyncio.subprocess.Process | None = None
         self._stopped_stuck = False
         self._closing = False
         self._deliver: Deliver = lambda replies: None
@@ -126,13 +131,28 @@ class ModelProcess:
             self._unsent = [r for r in self._unsent if r.id != request_id]
 
     def _write(self, data: bytes) -> None:
+        # One write (a system call) per loop iteration for all the frames the iteration produced,
+        # not one per request: under load the worker reads many requests per iteration.
+        if self._outbox_for is not self._live:
+            self._outbox.clear()  # frames for a child that died since: its death handling sends them again
+        if not self._outbox:
+            self._outbox_for = self._live
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outbox.append(data)
+
+    def _flush(self) -> None:
+        data, self._outbox = b"".join(self._outbox), []
+        process, self._outbox_for = self._outbox_for, None
         # A child that has just died can close its pipe before the reader has seen the end of its
-        # replies. What cannot be written now is not lost: the reader's death handling (`lost`)
-        # has the runner send every request still waiting to the next child. The frame was built
+        # replies, and a child that died since the frames were queued is not the one they were
+        # for. What is not written is not lost: the reader's death handling (`lost`) has the
+        # runner send every request still waiting to the next child. The frames were built
         # before, so nothing but the write itself is excused here.
+        if process is None or process is not self._live:
+            return
         try:
-            if not self._live.stdin.is_closing():
-                self._live.stdin.write(data)
+            if not process.stdin.is_closing():
+                process.stdin.write(data)
         except (RuntimeError, ConnectionError):
             pass
 
@@ -142,6 +162,8 @@ class ModelProcess:
         Requests still held here belong to clients the server stopped waiting for (shutdown comes
         after the graceful timeout), so nothing is lost by ending them.
         """
+        if self._outbox:
+            self._flush()
         self._closing = True
         if self._restarting is not None:
             self._restarting.cancel()
@@ -245,14 +267,22 @@ class ModelProcess:
         Every request in a call arrived before the call started, so once it has run that long all of
         them have had their 504, and stopping the child loses no answer while freeing the queue.
         """
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            self._watchdog = None
         self._running = (method, started)
+        self._turn += 1
         if started and self.call_timeout_s:
-            self._watchdog = asyncio.get_running_loop().call_later(self.call_timeout_s, self._stop_stuck)
+            loop = asyncio.get_running_loop()
+            self._call_started = loop.time()
+            if self._watchdog is None:  # one timer at a time, not one per call: calls come thousands a second
+                self._watchdog = loop.call_later(self.call_timeout_s, self._check_stuck, self._turn)
 
-    def _stop_stuck(self) -> None:
+    def _check_stuck(self, turn: int) -> None:
+        self._watchdog = None
+        if not self._running[1]:
+            return
+        if turn != self._turn:  # that call ended; time the one running now
+            self._watchdog = asyncio.get_running_loop().call_at(
+                self._call_started + self.call_timeout_s, self._check_stuck, self._turn)
+            return
         if self._live is not None:
             self._stopped_stuck = True
             self._live.kill()

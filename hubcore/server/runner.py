@@ -115,12 +115,18 @@ class ModuleRunner:
         batch = kwargs.get(name)
         if not isinstance(batch, list) or not batch or len(batch) > self.max_batch_size:
             return None, 0  # empty lists keep the module's own answer; oversized ones run alone
+        values = [kwargs.get(f.name, f.default) for f in signature.inputs if f.name != name]
+        if all(type(v) in _SCALARS for v in values):  # the usual case, without encoding anything
+            return (signature.name, tuple((type(v).__name__, v) for v in values)), len(batch)  # 1, 1.0, True differ
         others = {f.name: kwargs.get(f.name, f.default) for f in signature.inputs if f.name != name}
         try:
             text = json.dumps(others, sort_keys=True, default=_key_part)
         except (TypeError, ValueError):
             return None, 0
         return (signature.name, text), len(batch)
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _key_part(value: Any) -> str:
