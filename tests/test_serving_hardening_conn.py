@@ -11,7 +11,6 @@ import resource
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from hubcore.errors import InputError
-from tests.support.serving_helpers import HOST, Server, free_port, make_testmod, serving_command, session
+from tests.support.serving_helpers import HOST, Server, child_processes, free_port, make_testmod, serving_command, session
 
 
 def raw_connection(port: int, timeout: float = 10.0) -> socket.socket:
@@ -50,20 +49,6 @@ def one_response(sock: socket.socket) -> bytes:
 
 def status_of(raw: bytes) -> int | None:
     return int(raw.split(b" ", 2)[1]) if raw.startswith(b"HTTP/1.1 ") else None
-
-
-def children_running_model(parent: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().rpartition(")")[2].split()
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if int(stat[1]) == parent and b"hubcore.server.model_process" in cmdline and stat[0] != "Z":
-                found.add(int(entry.name))
-    return found
 
 
 def rss_mb(pid: int) -> float:
@@ -229,7 +214,7 @@ def test_the_pipe_raises_at_once_for_what_it_cannot_send(tmp_path):
 
     spec = ModuleSpec(name=None, directory=str(make_testmod(tmp_path / "testmod")))
 
-    async def main() -> tuple[str, str, dict]:
+    async def main() -> tuple[str, str, dict, dict]:
         model = ModelProcess(spec, None, max_batch_size=8, batch_timeout_s=0.0)
         runner = ModuleRunner("t", model, batching=True, max_batch_size=8)
         description = await model.start()
@@ -283,7 +268,7 @@ def test_requests_queued_when_the_restarting_process_is_killed_go_to_the_next_on
             time.sleep(0.02)
         killed, deadline = None, time.monotonic() + 20
         while killed is None and time.monotonic() < deadline:  # the new child, during its 1.5 s load
-            for pid in children_running_model(srv.process.pid) - {first}:
+            for pid in child_processes(srv.process.pid, b"hubcore.server.model_process") - {first}:
                 os.kill(pid, signal.SIGKILL)
                 killed = pid
             time.sleep(0.02)

@@ -1,8 +1,6 @@
 """The server's log format and levels, shared by uvicorn's parent, its workers and the model processes."""
 from __future__ import annotations
 
-import logging
-
 
 def logging_config(level: str) -> dict:
     """uvicorn's logging setup, plus our loggers: uvicorn applies it in the parent and each worker, the

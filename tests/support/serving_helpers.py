@@ -91,3 +91,18 @@ class Server:
                 self.process.wait()
         self._log.close()
         return self.process.returncode
+
+
+def child_processes(parent: int, marker: bytes) -> set[int]:
+    """Live (not zombie) children of parent whose command line contains marker."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rpartition(")")[2].split()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat[1]) == parent and marker in cmdline and stat[0] != "Z":
+                found.add(int(entry.name))
+    return found
