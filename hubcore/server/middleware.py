@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hmac
 import logging
 import os
@@ -14,18 +15,22 @@ access_log = logging.getLogger("hubcore.server.access")
 
 
 class AccessLines:
-    """The access log: one line per request, handed to logging once per event-loop iteration.
+    """The access log: one line per request, handed to logging every FLUSH_S.
 
     A log record per request (its creation, formatting and write) cost the worker more than
     routing the request. Lines are formatted here, in the server's format (logs.py), cheaply
-    (the timestamp's seconds are reused), and each iteration's lines make one record, which the
-    access logger's handler writes as they are.
+    (the timestamp's seconds and the pid are looked up once a second), and the lines of each
+    FLUSH_S make one record, which the access logger's handler writes as they are.
     """
+
+    FLUSH_S = 0.05
 
     def __init__(self) -> None:
         self._lines: list[str] = []
         self._second = -1
         self._stamp = ""
+        self._pid = 0
+        atexit.register(self.flush)  # before logging's own shutdown: atexit runs last-registered first
 
     def add(self, client: str, port: Any, method: str, path: str, status: int, ms: float) -> None:
         now = time.time()
@@ -33,9 +38,10 @@ class AccessLines:
         if second != self._second:
             self._second = second
             self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+            self._pid = os.getpid()
         if not self._lines:
-            asyncio.get_running_loop().call_soon(self.flush)
-        self._lines.append(f'{self._stamp},{int((now - second) * 1000):03d} INFO [{os.getpid()}] '
+            asyncio.get_running_loop().call_later(self.FLUSH_S, self.flush)
+        self._lines.append(f'{self._stamp},{int((now - second) * 1000):03d} INFO [{self._pid}] '
                            f'hubcore.server.access: {client}:{port} "{method} {path}" {status} {ms:.1f}ms')
 
     def flush(self) -> None:
