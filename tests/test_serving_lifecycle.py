@@ -11,29 +11,15 @@ from pathlib import Path
 import pytest
 
 from hubcore.server import pidfile
-from tests.support.serving_helpers import Server, free_port, make_testmod, serving_command, session
+from tests.support.serving_helpers import Server, child_processes, free_port, make_testmod, serving_command, session
 
 TOKEN = "test-token-1234"
 
 
 def run_cli(*args: str, hub_home: Path, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if k != "HUB_SERVING_TOKEN"}
-    full_env.update({"HUB_HOME": str(hub_home), **(env or {})})
+    full_env.update({"HUB_HOME": str(hub_home), "HUB_RUNTIME_DIR": str(hub_home / "serving"), **(env or {})})
     return subprocess.run(serving_command(*args), capture_output=True, text=True, timeout=timeout, env=full_env)
-
-
-def worker_processes(parent: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().rpartition(")")[2].split()
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if int(stat[1]) == parent and b"spawn" in cmdline:
-                found.append(int(entry.name))
-    return found
 
 
 def test_paddlehub_config_token_and_workers(tmp_path):
@@ -63,7 +49,7 @@ def test_paddlehub_config_token_and_workers(tmp_path):
         assert slow.status_code == 422 and "between 0 and 0.2" in slow.json()["msg"]
         doc = authorised.get(server.url + "/openapi.json").json()
         assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
-        assert len(worker_processes(server.process.pid)) == 2
+        assert len(child_processes(server.process.pid, b"spawn")) == 2
     finally:
         assert server.stop() == 0
     assert server.log().count("loaded module testmod") == 2  # each worker loads its own copy
@@ -72,6 +58,7 @@ def test_paddlehub_config_token_and_workers(tmp_path):
 def test_daemon_start_and_stop_by_pid_file_finish_the_request_in_flight(tmp_path, monkeypatch):
     home = tmp_path / "home"
     monkeypatch.setenv("HUB_HOME", str(home))
+    monkeypatch.setenv("HUB_RUNTIME_DIR", str(home / "serving"))
     folder = make_testmod(tmp_path / "testmod")
     port = free_port()
     started = run_cli("start", "-m", str(folder), "-p", str(port), "--daemon", hub_home=home)

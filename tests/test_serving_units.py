@@ -204,7 +204,8 @@ def test_hubcore_serving_still_decorates_after_the_server_package_is_imported():
 
 
 # -- pid files ----------------------------------------------------------------------------------------
-def test_pid_files_are_trusted_only_for_our_live_server(tmp_hub_home):
+def test_pid_files_are_trusted_only_for_our_live_server(tmp_path, monkeypatch):
+    monkeypatch.setenv("HUB_RUNTIME_DIR", str(tmp_path / "run"))
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     pidfile.write(8871, "127.0.0.1", pid=dead.pid)
@@ -214,7 +215,7 @@ def test_pid_files_are_trusted_only_for_our_live_server(tmp_hub_home):
     pidfile.remove(8872, pid=os.getpid() + 1)
     assert pidfile.pid_path(8872).exists()  # a file that records another pid is left alone
     pidfile.remove(8872, pid=os.getpid())
-    assert not pidfile.pid_path(8872).exists() and pidfile.pid_path(8872).parent == tmp_hub_home / "serving"
+    assert not pidfile.pid_path(8872).exists() and pidfile.pid_path(8872).parent == tmp_path / "run"
 
 
 # -- the model process pipe ------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any, AsyncIterator, Callable
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
@@ -24,7 +24,7 @@ from ..errors import HubError, InputError
 from .config import ServingConfig
 from .docs_page import DOCS_HTML
 from .limits import body_too_large, export_image_limits
-from .middleware import BearerToken, RequestLog, StartupFailureMessage
+from .middleware import Front
 from .openapi import build_openapi
 from .request_json import parse_json
 from .responses import HttpError, JSONBody, encode_json
@@ -139,12 +139,12 @@ def create_app(config: ServingConfig) -> Starlette:
                                      for name, m in service.modules.items()},
                          "docs": "/docs", "openapi": "/openapi.json"})
 
-    routes = [
+    routes = [  # tried in order: the prediction routes first
+        Route("/predict/{module}", predict, methods=["POST"]),
+        Route("/predict/{module}/{method}", predict, methods=["POST"]),
         Route("/", index, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
-        Route("/predict/{module}", predict, methods=["POST"]),
-        Route("/predict/{module}/{method}", predict, methods=["POST"]),
         Route("/v2", v2_server, methods=["GET"]),
         Route("/v2/health/live", live, methods=["GET"]),
         Route("/v2/health/ready", ready, methods=["GET"]),
@@ -158,9 +158,8 @@ def create_app(config: ServingConfig) -> Starlette:
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(StartupFailureMessage, failure=startup_failure), Middleware(RequestLog),
-                    Middleware(BearerToken, token=config.token)],
-        exception_handlers={HTTPException: _http_exception, Exception: _unexpected},
+        middleware=[Middleware(Front, token=config.token, failure=startup_failure)],
+        exception_handlers={HTTPException: _http_exception, ClientDisconnect: _client_gone, Exception: _unexpected},
     )
 
 
@@ -243,6 +242,12 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     message = {404: f"no route {request.url.path}; see /docs", 405: f"{request.method} is not allowed here"}.get(
         exc.status_code, str(exc.detail))
     return JSONBody({"error": message}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The client closed the connection, or sent its body too slowly (connections.py closed it): no
+    # one reads an answer, and it is not the server's error.
+    return Response(status_code=499)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

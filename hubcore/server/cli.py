@@ -66,7 +66,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help=f"longest time to answer a request (default {_LIMIT_DEFAULTS.timeout_s:g}); 504 beyond")
     limits.add_argument("--graceful-timeout-s", type=float,
                         help="on SIGTERM, how long requests in flight may take to finish (default 30)")
-    start.add_argument("--daemon", action="store_true", help="run in the background; log under the hub home")
+    conn = start.add_argument_group("connections (per worker)")
+    conn.add_argument("--header-timeout-s", type=float,
+                      help="longest a request may take to send its line and headers (default 10); 408 and closed")
+    conn.add_argument("--body-timeout-s", type=float,
+                      help="longest a request may take to send its body once its headers are in (default 60); "
+                           "408 and closed")
+    conn.add_argument("--keep-alive-timeout-s", type=float,
+                      help="an idle keep-alive connection is closed after this (default 5)")
+    conn.add_argument("--max-connections", type=int,
+                      help="open connections at once (default 1000, and fewer than the open-file limit); more are "
+                           "answered 503 and closed at once")
+    conn.add_argument("--max-header-bytes", type=int,
+                      help="largest request line plus headers (default 65536); 431 and closed")
+    limits.add_argument("--max-model-rss-mb", type=int,
+                        help="a model process whose resident memory is above this after a call (after giving free "
+                             "memory back) is replaced by a fresh one; queued requests move to it (default: none)")
+    start.add_argument("--daemon", action="store_true", help="run in the background; log in the runtime folder")
     start.add_argument("--start-timeout-s", type=float, default=600.0,
                        help="with --daemon: how long to wait for the models to load (default 600)")
     start.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default=None)
@@ -95,6 +111,9 @@ def main(args: argparse.Namespace) -> int:
             "max_image_bytes": args.max_image_bytes, "timeout_s": args.timeout_s,
             **{name: getattr(args, name) for name, _ in _INPUT_LIMITS},
             "graceful_timeout_s": args.graceful_timeout_s, "log_level": args.log_level,
+            "header_timeout_s": args.header_timeout_s, "body_timeout_s": args.body_timeout_s,
+            "keep_alive_timeout_s": args.keep_alive_timeout_s, "max_connections": args.max_connections,
+            "max_header_bytes": args.max_header_bytes, "max_model_rss_mb": args.max_model_rss_mb,
         })
         if not config.token and config.host not in ("127.0.0.1", "localhost", "::1"):
             print(f"hub serving: warning: listening on {config.host} without a token: anyone who can reach this "
@@ -108,6 +127,6 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _require_server_packages() -> None:
-    missing = [name for name in ("uvicorn", "starlette") if importlib.util.find_spec(name) is None]
+    missing = [name for name in ("uvicorn", "starlette", "httptools") if importlib.util.find_spec(name) is None]
     if missing:
         raise HubError(f"`hub serving start` needs {' and '.join(missing)}: pip install 'hubcore[serving]'")

@@ -27,7 +27,8 @@ _DEVICE = re.compile(r"^(cpu|gpu(:\d+)?)$")
 _FILE_KEYS = {"modules_info", "port", "workers", "host", "device", "use_gpu", "gpu", "use_multiprocess", "isolation",
               "batching", "max_batch_size", "batch_timeout_ms", "max_body_bytes", "max_request_items",
               "max_image_bytes", "timeout_s", "graceful_timeout_s", "max_json_depth", "max_text_chars",
-              "max_request_chars", "max_image_side", "max_image_aspect"}
+              "max_request_chars", "max_image_side", "max_image_aspect", "header_timeout_s", "body_timeout_s",
+              "keep_alive_timeout_s", "max_connections", "max_header_bytes", "max_model_rss_mb"}
 _MODULE_KEYS = {"init_args", "predict_args", "directory", "version"}
 
 
@@ -86,6 +87,13 @@ class ServingConfig:
     token: str | None = None
     graceful_timeout_s: float = 30.0
     log_level: str = "info"
+    # Per connection, enforced by the HTTP protocol (connections.py): each breach closes it.
+    header_timeout_s: float = 10.0  # from a request's first byte (or the connection's start) to its last header: 408
+    body_timeout_s: float = 60.0  # from the last header to the last body byte: 408
+    keep_alive_timeout_s: float = 5.0  # an idle connection between requests is closed
+    max_connections: int = 1000  # per worker, open at once; more are answered 503 and closed at once
+    max_header_bytes: int = 64 * 1024  # request line and headers: 431
+    max_model_rss_mb: int | None = None  # a model process above this after a call is replaced (isolation process)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -229,6 +237,16 @@ def _checked(config: ServingConfig) -> ServingConfig:
     need(isinstance(lim.max_image_aspect, (int, float)) and lim.max_image_aspect >= 1,
          f"max_image_aspect must be >= 1, got {lim.max_image_aspect!r}")
     need(isinstance(lim.timeout_s, (int, float)) and lim.timeout_s > 0, f"timeout_s must be > 0, got {lim.timeout_s!r}")
+    for name in ("header_timeout_s", "body_timeout_s", "keep_alive_timeout_s"):
+        value = getattr(config, name)
+        need(isinstance(value, (int, float)) and value > 0, f"{name} must be > 0, got {value!r}")
+    for name in ("max_connections", "max_header_bytes"):
+        value = getattr(config, name)
+        need(isinstance(value, int) and value >= 1, f"{name} must be a positive integer, got {value!r}")
+    rss = config.max_model_rss_mb
+    need(rss is None or (isinstance(rss, int) and rss >= 1), f"max_model_rss_mb must be a positive integer, got {rss!r}")
+    need(rss is None or config.isolation == "process",
+         "max_model_rss_mb needs isolation process: a module on a thread of the worker cannot be restarted alone")
     need(config.token is None or (isinstance(config.token, str) and len(config.token) >= 8),
          "token must be at least 8 characters; generate one with `python -c \"import secrets; print(secrets.token_urlsafe())\"`")
     names = [m.name for m in config.modules if m.name]

@@ -17,6 +17,7 @@ from . import pidfile
 from .config import CONFIG_ENV, ServingConfig
 
 APP = "hubcore.server.worker:app_from_environment"
+PROTOCOL = "hubcore.server.connections:GuardedHttpToolsProtocol"
 CHILD_FLAG = "--from-environment"  # hidden: the background child reads its config from CONFIG_ENV
 
 
@@ -46,9 +47,11 @@ def run_foreground(config: ServingConfig) -> int:
     """Serve until SIGTERM/SIGINT (graceful: requests in flight finish, up to graceful_timeout_s)."""
     import uvicorn
 
+    from .connections import raise_open_file_limit
     from .logs import logging_config
 
     check_free(config)
+    raise_open_file_limit()  # workers inherit it; max_connections stays below it
     os.environ[CONFIG_ENV] = config.to_json()  # spawned workers inherit it
     pidfile.write(config.port, config.host)
 
@@ -68,6 +71,8 @@ def run_foreground(config: ServingConfig) -> int:
             log_config=logging_config(config.log_level),
             access_log=False,
             server_header=False,
+            http=PROTOCOL,
+            timeout_keep_alive=config.keep_alive_timeout_s,
             timeout_graceful_shutdown=max(1, math.ceil(config.graceful_timeout_s)),
             # a worker loading large models answers pings from a thread; give slow machines room
             timeout_worker_healthcheck=60,
@@ -85,8 +90,8 @@ def run_foreground(config: ServingConfig) -> int:
 def start_background(config: ServingConfig, start_timeout_s: float) -> int:
     """Start a detached server, wait until it is ready, print where it is and how to stop it."""
     check_free(config)
+    pidfile.writable_serving_dir()
     log = pidfile.log_path(config.port)
-    log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, CONFIG_ENV: config.to_json()}
     with open(log, "ab") as out:
         child = subprocess.Popen([sys.executable, "-m", "hubcore.server", "start", CHILD_FLAG],

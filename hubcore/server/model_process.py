@@ -14,6 +14,7 @@ cannot corrupt them.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import logging.config
 import os
@@ -26,11 +27,15 @@ from typing import Any
 from ..errors import HubError
 from .batching import Reply, Request, serve
 from .config import ModuleSpec
-from .pipe import HEADER, PipeSource, frame, loads, portable, reply_message, write_frame
-from .runner import Deliver, Lost
 from .logs import logging_config
+from .memory import above_ceiling
+from .pipe import HEADER, PipeSource, frame, loads, portable, reply_frame, request_frame, write_frame
+from .runner import Deliver, Lost
 
 log = logging.getLogger("hubcore.server")
+
+# The exit status of a child that ends itself after a call left it above the memory ceiling.
+RETIRED = 85
 
 
 class ModelProcessDied(HubError):
@@ -55,8 +60,8 @@ class ModuleDescription:
     def version(self) -> str:
         return self._manifest.known_version
 
-    @property
-    def default_signature(self) -> Any:
+    @functools.cached_property
+    def default_signature(self) -> Any:  # looked up on every request to /predict/<module>
         from ..signatures import default_signature
 
         return default_signature(self.signatures, self.name)
@@ -72,17 +77,23 @@ class ModelProcess:
     """
 
     def __init__(self, spec: ModuleSpec, device: str | None, *, max_batch_size: int, batch_timeout_s: float,
-                 call_timeout_s: float | None = None):
+                 call_timeout_s: float | None = None, max_rss_mb: int | None = None):
         self.spec = spec
         self.device = device
         self.module: ModuleDescription | None = None
         self.call_timeout_s = call_timeout_s  # a child still running a call after this is stopped
-        self._options = {"max_batch_size": max_batch_size, "batch_timeout_s": batch_timeout_s}
+        self.max_rss_mb = max_rss_mb  # a child above this after a call hands its queue to a new one
+        self._options = {"max_batch_size": max_batch_size, "batch_timeout_s": batch_timeout_s,
+                         "max_rss_mb": max_rss_mb}
         self._live: asyncio.subprocess.Process | None = None  # the child, once it is ready
         self._unsent: list[Request] = []  # requests that came while no child was ready
         self._restarting: asyncio.Task | None = None
         self._running: tuple[str | None, list[int]] = (None, [])  # the method and request ids of the child's call
+        self._turn = 0  # counts the child's calls, so the watchdog knows whether the one it timed still runs
+        self._call_started = 0.0  # loop time
         self._watchdog: asyncio.TimerHandle | None = None
+        self._outbox: list[bytes] = []  # frames for the child, written together once per loop iteration
+        self._outbox_for: asyncio.subprocess.Process | None = None
         self._stopped_stuck = False
         self._closing = False
         self._deliver: Deliver = lambda replies: None
@@ -100,8 +111,14 @@ class ModelProcess:
         return self.module
 
     def send(self, request: Request) -> None:
+        """Write request to the child (or keep it for the next one).
+
+        Raises at once, never later, if the request cannot be pickled: InputError when its
+        arguments nest too deeply (the client's data), the pickling error otherwise.
+        """
+        data = request_frame(request)
         if self._live is not None:
-            self._write(("call", *request.fields()))
+            self._write(data)
             return
         self._unsent.append(request)
         if not self._closing and (self._restarting is None or self._restarting.done()):
@@ -109,17 +126,33 @@ class ModelProcess:
 
     def cancel(self, request_id: int) -> None:
         if self._live is not None:
-            self._write(("cancel", request_id))
+            self._write(frame(("cancel", request_id)))
         else:
             self._unsent = [r for r in self._unsent if r.id != request_id]
 
-    def _write(self, message: tuple) -> None:
+    def _write(self, data: bytes) -> None:
+        # One write (a system call) per loop iteration for all the frames the iteration produced,
+        # not one per request: under load the worker reads many requests per iteration.
+        if self._outbox_for is not self._live:
+            self._outbox.clear()  # frames for a child that died since: its death handling sends them again
+        if not self._outbox:
+            self._outbox_for = self._live
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outbox.append(data)
+
+    def _flush(self) -> None:
+        data, self._outbox = b"".join(self._outbox), []
+        process, self._outbox_for = self._outbox_for, None
         # A child that has just died can close its pipe before the reader has seen the end of its
-        # replies. What cannot be written now is not lost: the reader's death handling (`lost`)
-        # has the runner send every request still waiting to the next child.
+        # replies, and a child that died since the frames were queued is not the one they were
+        # for. What is not written is not lost: the reader's death handling (`lost`) has the
+        # runner send every request still waiting to the next child. The frames were built
+        # before, so nothing but the write itself is excused here.
+        if process is None or process is not self._live:
+            return
         try:
-            if not self._live.stdin.is_closing():
-                self._live.stdin.write(frame(message))
+            if not process.stdin.is_closing():
+                process.stdin.write(data)
         except (RuntimeError, ConnectionError):
             pass
 
@@ -129,6 +162,8 @@ class ModelProcess:
         Requests still held here belong to clients the server stopped waiting for (shutdown comes
         after the graceful timeout), so nothing is lost by ending them.
         """
+        if self._outbox:
+            self._flush()
         self._closing = True
         if self._restarting is not None:
             self._restarting.cancel()
@@ -163,17 +198,31 @@ class ModelProcess:
         log.debug("model process %d for %s ready in %.1f s", process.pid, self.spec.label, time.monotonic() - started)
 
     async def _restart(self) -> None:
-        try:
-            await self._spawn()
-        except Exception as exc:
-            unsent, self._unsent = self._unsent, []
-            log.error("could not start %s again: %s", self.spec.label, exc)
-            error = exc if isinstance(exc, HubError) else ModelProcessDied(f"{type(exc).__name__}: {exc}")
-            self._deliver([(r.id, "error", error) for r in unsent])
-            return
+        # A new child that dies while it loads (killed, out of memory) is started once more before
+        # the requests waiting for it fail: one death says little about the next start. An error
+        # raised by the module's constructor fails them at once: it would only be raised again.
+        for attempt in (1, 2):
+            try:
+                await self._spawn()
+                break
+            except ModelProcessDied as exc:
+                if attempt == 1:
+                    log.warning("%s; starting it once more for the %d request(s) waiting", exc, len(self._unsent))
+                    continue
+                self._fail_unsent(exc)
+                return
+            except Exception as exc:
+                self._fail_unsent(exc)
+                return
         unsent, self._unsent = self._unsent, []
         for request in unsent:
             self.send(request)
+
+    def _fail_unsent(self, exc: Exception) -> None:
+        unsent, self._unsent = self._unsent, []
+        log.error("could not start %s again: %s", self.spec.label, exc)
+        error = exc if isinstance(exc, HubError) else ModelProcessDied(f"{type(exc).__name__}: {exc}")
+        self._deliver([(r.id, "error", error) for r in unsent])
 
     async def _read_replies(self, process: asyncio.subprocess.Process) -> None:
         try:
@@ -195,6 +244,13 @@ class ModelProcess:
         if self._closing:
             return
         label = self.spec.label
+        if code == RETIRED:
+            log.info("the process running %r passed the memory ceiling (max_model_rss_mb=%s) after a call; a new "
+                     "one takes the requests queued to it", label, self.max_rss_mb)
+            self._lost([], ModelProcessDied("retired"))  # nothing was running: every waiting request is sent again
+            if self._restarting is None or self._restarting.done():
+                self._restarting = asyncio.create_task(self._restart())
+            return
         if self._stopped_stuck:
             message = (f"{label!r} was still running {method} after {self.call_timeout_s:g} s, longer than any "
                        f"request waits (timeout_s); its process was stopped and a new one starts on the next request")
@@ -211,14 +267,22 @@ class ModelProcess:
         Every request in a call arrived before the call started, so once it has run that long all of
         them have had their 504, and stopping the child loses no answer while freeing the queue.
         """
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            self._watchdog = None
         self._running = (method, started)
+        self._turn += 1
         if started and self.call_timeout_s:
-            self._watchdog = asyncio.get_running_loop().call_later(self.call_timeout_s, self._stop_stuck)
+            loop = asyncio.get_running_loop()
+            self._call_started = loop.time()
+            if self._watchdog is None:  # one timer at a time, not one per call: calls come thousands a second
+                self._watchdog = loop.call_later(self.call_timeout_s, self._check_stuck, self._turn)
 
-    def _stop_stuck(self) -> None:
+    def _check_stuck(self, turn: int) -> None:
+        self._watchdog = None
+        if not self._running[1]:
+            return
+        if turn != self._turn:  # that call ended; time the one running now
+            self._watchdog = asyncio.get_running_loop().call_at(
+                self._call_started + self.call_timeout_s, self._check_stuck, self._turn)
+            return
         if self._live is not None:
             self._stopped_stuck = True
             self._live.kill()
@@ -266,8 +330,18 @@ def child_main() -> int:
         return 1
     write_frame(frames_out, ("ready", os.getpid()))
 
+    ceiling = setup["max_rss_mb"]
+
     def send(replies: list[Reply], batch: list[Request]) -> None:
-        write_frame(frames_out, reply_message(replies, batch))
+        rss_mb = above_ceiling(ceiling) if replies and ceiling else None
+        # Retiring, the batch just taken is not reported as started: the server sends it, and
+        # every request still queued here, to the next child.
+        frames_out.write(reply_frame(replies, [] if rss_mb else batch))
+        frames_out.flush()
+        if rss_mb:
+            log.warning("%s: %d MB resident after a call, above max_model_rss_mb=%d; this process ends and a new "
+                        "one takes its queue", setup["spec"]["name"] or "module", rss_mb, ceiling)
+            os._exit(RETIRED)
 
     serve(module, source, send, max_batch_size=setup["max_batch_size"], batch_timeout_s=setup["batch_timeout_s"])
     return 0

@@ -1,4 +1,10 @@
-"""Pid files under settings.hub_home()/serving/<port>.pid, so `hub serving stop -p PORT` finds its server.
+"""Pid files (<port>.pid) and background logs (<port>.log) in the runtime folder, so `hub serving stop -p
+PORT` finds its server.
+
+The runtime folder is $HUB_RUNTIME_DIR, else $XDG_RUNTIME_DIR/hubcore, else hubcore-<uid> in the
+system's temporary folder; never the artifact cache, which may be read-only (a shared or baked-in
+HUB_HOME). A folder of our own in a shared /tmp must belong to this user and be writable by no one
+else, or a stranger could plant pid files there.
 
 A recorded pid is trusted only while that process is alive, is not a zombie, started at the
 recorded time (pids get reused) and runs `serving start` (so stop never signals a stranger).
@@ -7,10 +13,14 @@ from __future__ import annotations
 
 import json
 import os
+import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import settings
+from ..errors import HubError
+
+RUNTIME_ENV = "HUB_RUNTIME_DIR"
 
 
 @dataclass(frozen=True)
@@ -22,7 +32,32 @@ class PidRecord:
 
 
 def serving_dir() -> Path:
-    return settings.hub_home() / "serving"
+    """The runtime folder (read from the environment at each call); see the module's docstring."""
+    explicit = os.environ.get(RUNTIME_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg:
+        return Path(xdg) / "hubcore"
+    return Path(tempfile.gettempdir()) / f"hubcore-{os.getuid()}"
+
+
+def writable_serving_dir() -> Path:
+    """serving_dir(), created if need be; HubError naming it and the fix if it cannot be written."""
+    folder = serving_dir()
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.stat()
+        if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+            raise HubError(f"the runtime folder {folder} (pid files and logs of `hub serving`) belongs to another "
+                           f"user or is writable by others; remove it, or set {RUNTIME_ENV} to a folder of your own")
+        probe = folder / f".probe.{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise HubError(f"cannot write the runtime folder {folder} (pid files and logs of `hub serving`): "
+                       f"{exc.strerror or exc}; set {RUNTIME_ENV} to a folder you can write") from None
+    return folder
 
 
 def pid_path(port: int) -> Path:
@@ -36,8 +71,8 @@ def log_path(port: int) -> Path:
 def write(port: int, host: str, pid: int | None = None) -> PidRecord:
     pid = pid or os.getpid()
     record = PidRecord(pid=pid, port=port, host=host, start_ticks=_start_ticks(pid))
+    writable_serving_dir()
     path = pid_path(port)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{pid}.tmp")
     tmp.write_text(json.dumps(record.__dict__))
     os.replace(tmp, path)

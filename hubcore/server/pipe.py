@@ -18,6 +18,7 @@ import struct
 import time
 from typing import Any, BinaryIO
 
+from ..errors import InputError
 from .batching import Cancel, Reply, Request
 
 HEADER = struct.Struct("!Q")
@@ -45,6 +46,20 @@ def frame(message: Any) -> bytes:
     """message as it crosses the pipe: its pickle's length, then the pickle."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     return HEADER.pack(len(data)) + data
+
+
+def request_frame(request: Request) -> bytes:
+    """The frame carrying request to the child; InputError when the client's arguments cannot be pickled.
+
+    A request is only values decoded from the client's JSON, so the one way it fails to pickle is
+    nesting deeper than the pickler's recursion allows: the client's data, a 4xx. Anything else
+    (a PicklingError, a TypeError) is raised as it is, for the server to answer 500 and log.
+    """
+    try:
+        return frame(("call", *request.fields()))
+    except RecursionError:
+        raise InputError(f"the arguments of {request.method} are nested too deeply to be passed to the model "
+                         f"(the limit is a few hundred levels of lists and objects); send flatter data") from None
 
 
 def write_frame(stream: BinaryIO, message: Any) -> None:
@@ -146,8 +161,30 @@ def sendable(reply: Reply) -> Reply:
     except TypeError as exc:
         return request_id, "error", RuntimeError(f"the method returned {exc}, which cannot be sent back to the "
                                                  f"server; serving methods return JSON-able values")
+    except RecursionError:
+        return request_id, "error", _too_deep()
 
 
 def reply_message(replies: list[Reply], batch: list[Request]) -> tuple:
     """One turn of the child: the replies of the call that ended, the method and ids of the one starting."""
     return [sendable(r) for r in replies], batch[0].method if batch else None, [r.id for r in batch]
+
+
+def reply_frame(replies: list[Reply], batch: list[Request]) -> bytes:
+    """reply_message as a frame; a reply too deep to pickle becomes an error for its request alone."""
+    message = reply_message(replies, batch)
+    try:
+        return frame(message)
+    except RecursionError:
+        fitting = []
+        for reply in message[0]:
+            try:
+                pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+                fitting.append(reply)
+            except RecursionError:
+                fitting.append((reply[0], "error", _too_deep()))
+        return frame((fitting, *message[1:]))
+
+
+def _too_deep() -> RuntimeError:
+    return RuntimeError("the method returned a value nested too deeply to be sent back to the server")

@@ -35,14 +35,18 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+# One encoder for every answer: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=_plain, separators=(",", ":"))
+_ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, allow_nan=False, default=_plain, separators=(",", ":"))
+
+
 def encode_json(value: Any) -> bytes:
     """JSON bytes; raises ValueError/TypeError for values JSON cannot carry (NaN, bytes, objects)."""
-    text = json.dumps(value, ensure_ascii=False, allow_nan=False, default=_plain, separators=(",", ":"))
+    text = _ENCODER.encode(value)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates (they arrive in JSON as \ud800 escapes): escape them back
-        return json.dumps(value, ensure_ascii=True, allow_nan=False, default=_plain,
-                          separators=(",", ":")).encode("ascii")
+        return _ASCII_ENCODER.encode(value).encode("ascii")
 
 
 class JSONBody(Response):

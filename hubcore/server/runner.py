@@ -31,7 +31,8 @@ class Model(Protocol):
     module: Any  # what the worker reads signatures, name and version from
 
     def attach(self, deliver: Deliver, lost: Lost) -> None: ...
-    def send(self, request: Request) -> None: ...
+    def send(self, request: Request) -> None:
+        """Hand request on; raise at once (InputError for the client's data) if it cannot be."""
     def cancel(self, request_id: int) -> None: ...
     def close(self, busy: bool) -> None: ...
 
@@ -54,13 +55,18 @@ class ModuleRunner:
         """Send one request on; the future gets its result (or exception).
 
         Cancelling the future (a timed-out request) drops the request if it has not started yet.
+        Raises, with nothing left waiting, if the request cannot be handed on (see `Model.send`).
         """
         key, items = self._batch_key(signature, kwargs)
         request = Request(next(self._ids), signature.name, kwargs, signature.batch_input if key else None, key, items)
         future = asyncio.get_running_loop().create_future()
         self._waiting[request.id] = (request, future)
+        try:
+            self.model.send(request)
+        except BaseException:
+            del self._waiting[request.id]
+            raise
         future.add_done_callback(functools.partial(self._forget, request.id))
-        self.model.send(request)
         return future
 
     def deliver(self, replies: list[Reply]) -> None:
@@ -109,12 +115,18 @@ class ModuleRunner:
         batch = kwargs.get(name)
         if not isinstance(batch, list) or not batch or len(batch) > self.max_batch_size:
             return None, 0  # empty lists keep the module's own answer; oversized ones run alone
+        values = [kwargs.get(f.name, f.default) for f in signature.inputs if f.name != name]
+        if all(type(v) in _SCALARS for v in values):  # the usual case, without encoding anything
+            return (signature.name, tuple((type(v).__name__, v) for v in values)), len(batch)  # 1, 1.0, True differ
         others = {f.name: kwargs.get(f.name, f.default) for f in signature.inputs if f.name != name}
         try:
             text = json.dumps(others, sort_keys=True, default=_key_part)
         except (TypeError, ValueError):
             return None, 0
         return (signature.name, text), len(batch)
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _key_part(value: Any) -> str:

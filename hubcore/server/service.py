@@ -70,7 +70,8 @@ class Service:
             batching = {"max_batch_size": self.config.max_batch_size,
                         "batch_timeout_s": self.config.batch_timeout_ms / 1000.0}
             if self.config.isolation == "process":
-                model = ModelProcess(spec, self.config.device, call_timeout_s=self.config.limits.timeout_s, **batching)
+                model = ModelProcess(spec, self.config.device, call_timeout_s=self.config.limits.timeout_s,
+                                     max_rss_mb=self.config.max_model_rss_mb, **batching)
             else:
                 model = ModelThread(label, functools.partial(construct, spec, self.config.device), **batching)
             runner = ModuleRunner(label, model, batching=self.config.batching,
@@ -109,7 +110,7 @@ class Service:
     async def invoke(self, loaded: LoadedModule, signature: Signature, payload: Any, started: float) -> Any:
         """Validate payload against the signature and run it (batched where allowed); map errors to HTTP."""
         limits = self.config.limits
-        if isinstance(payload, dict):
+        if loaded.predict_args and isinstance(payload, dict):
             payload = {**loaded.defaults_for(signature), **payload}
         check_items(signature, payload, limits)
         check_texts(signature, payload, limits)
@@ -119,18 +120,42 @@ class Service:
             raise HttpError(422, str(exc)) from None
         check_images(signature, kwargs, limits)
         remaining = limits.timeout_s - (time.monotonic() - started)
-        where = f"{loaded.name}.{signature.name}"
         try:
             if remaining <= 0:
                 raise asyncio.TimeoutError
-            return await asyncio.wait_for(loaded.runner.submit(signature, kwargs), remaining)
+            return await _within(loaded.runner.submit(signature, kwargs), remaining)
         except asyncio.TimeoutError:
-            raise limit_error(504, "timeout_s", limits.timeout_s, f"{where} did not answer in time") from None
+            raise limit_error(504, "timeout_s", limits.timeout_s,
+                              f"{loaded.name}.{signature.name} did not answer in time") from None
         except InputError as exc:
             raise HttpError(422, str(exc)) from None
         except Exception as exc:
+            where = f"{loaded.name}.{signature.name}"
             log.error("%s raised %s: %s", where, type(exc).__name__, exc, exc_info=not isinstance(exc, HubError))
             raise HttpError(500, f"{where} failed: {type(exc).__name__}: {exc}") from None
+
+
+async def _within(future: asyncio.Future, seconds: float) -> Any:
+    """future's result, or TimeoutError (and future cancelled) after seconds.
+
+    asyncio.wait_for, without its second future and callbacks: this runs on every request.
+    """
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        future.cancel()
+
+    timer = asyncio.get_running_loop().call_later(seconds, expire)
+    try:
+        return await future
+    except asyncio.CancelledError:
+        if expired:
+            raise asyncio.TimeoutError from None
+        raise
+    finally:
+        timer.cancel()
 
 
 def set_device(device: str) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import requests
 
@@ -49,17 +50,17 @@ class Server:
     """A `python -m hubcore.server start ...` process in the foreground of a subprocess."""
 
     def __init__(self, args: list[str], *, port: int, hub_home: Path, env: dict | None = None,
-                 log: Path | None = None):
+                 log: Path | None = None, preexec_fn: Callable[[], None] | None = None):
         self.port = port
         self.url = f"http://{HOST}:{port}"
         self.log_path = log or hub_home / f"server-{port}.log"
         # a token in the caller's environment must not leak into servers that test running without one
         self.env = {k: v for k, v in os.environ.items() if k != "HUB_SERVING_TOKEN"}
-        self.env.update({"HUB_HOME": str(hub_home), **(env or {})})
+        self.env.update({"HUB_HOME": str(hub_home), "HUB_RUNTIME_DIR": str(hub_home / "serving"), **(env or {})})
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(serving_command("start", "-p", str(port), *args), stdout=self._log,
-                                        stderr=subprocess.STDOUT, env=self.env)
+                                        stderr=subprocess.STDOUT, env=self.env, preexec_fn=preexec_fn)
 
     def wait_ready(self, timeout: float = 60.0) -> "Server":
         deadline = time.monotonic() + timeout
@@ -90,3 +91,18 @@ class Server:
                 self.process.wait()
         self._log.close()
         return self.process.returncode
+
+
+def child_processes(parent: int, marker: bytes) -> set[int]:
+    """Live (not zombie) children of parent whose command line contains marker."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rpartition(")")[2].split()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat[1]) == parent and marker in cmdline and stat[0] != "Z":
+                found.add(int(entry.name))
+    return found

@@ -2,8 +2,8 @@
 
 It covers each kind of route the server must derive: a batchable text method that records the
 batch sizes it was called with, a batchable numeric method (v2 INT64/FP64/BOOL tensors), an image
-method, a method that always raises, a slow one, one that kills its own process, and one reporting what
-the worker saw.
+method, a method that always raises, a slow one, one that kills its own process, one echoing an object, one
+that keeps memory, and one reporting what the worker saw.
 """
 from __future__ import annotations
 
@@ -19,10 +19,12 @@ from hubcore.errors import InputError
 
 
 class ServingTestModule(hubcore.Module):
-    def __init__(self, device: str | None = None, max_sleep_s: float = 3.0):
+    def __init__(self, device: str | None = None, max_sleep_s: float = 3.0, load_delay_s: float = 0.0):
         self.device = device
         self.max_sleep_s = max_sleep_s
         self.batch_sizes: list[int] = []
+        self.held: list[bytes] = []
+        time.sleep(load_delay_s)  # a slow load: a test can kill the process while it starts
 
     @hubcore.serving(batch="texts", default=True)
     def tag(self, texts: list[str], prefix: str = "") -> list[dict]:
@@ -112,6 +114,27 @@ class ServingTestModule(hubcore.Module):
         """
         os.kill(os.getpid(), signal.SIGKILL)
         return {}
+
+    @hubcore.serving
+    def echo(self, data: dict) -> dict:
+        """Answer the object it was sent.
+
+        Args:
+            data: any JSON object
+        """
+        return data
+
+    @hubcore.serving
+    def hold(self, mb: int = 1) -> dict:
+        """Allocate mb MiB and keep it, as a model that grew on a huge request keeps its memory.
+
+        Args:
+            mb: how much, at most 512
+        """
+        if not 0 <= mb <= 512:
+            raise InputError(f"mb must be between 0 and 512, got {mb}")
+        self.held.append(b"\x01" * (mb << 20))  # written, so resident
+        return {"pid": os.getpid(), "held_mb": sum(len(b) for b in self.held) >> 20}
 
     @hubcore.serving
     def stats(self) -> dict:

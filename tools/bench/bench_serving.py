@@ -22,6 +22,14 @@ PATH, else Python threads with http.client (--load python). On a 2-core machine 
 shares the cores with the server, and wrk costs a fraction of what Python clients cost per request.
 Targets: batching >= 0.7 x in-process batched, and >= 3 x no batching. Every phase stops by itself
 (request count and time limit), and the servers are stopped at the end even on failure.
+
+    .venv/bin/python tools/bench/bench_serving.py --overhead           # what the server costs per request
+
+--overhead serves tools/bench/noop_module (a method that returns its input) with `hub serving`'s
+defaults (access log on, into a file) beside tools/bench/bare_app.py, the least a Starlette app on
+the same uvicorn does for that request (read the JSON, answer it), and loads both alternately with
+wrk -t2 -c16. Besides requests/s it shows the CPU time each server's processes (worker and model
+process) spend per request, which a busy machine disturbs less. Target: served >= 0.6 x bare.
 """
 from __future__ import annotations
 
@@ -90,7 +98,7 @@ class InProcess:
 class ServedModule:
     """A `hub serving start` subprocess on a free loopback port."""
 
-    def __init__(self, args: argparse.Namespace, *, batching: bool):
+    def __init__(self, args: argparse.Namespace, *, batching: bool, log_level: str = "warning"):
         self.port = free_port()
         self.config = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
         entry = {"init_args": json.loads(args.init_args)}
@@ -99,7 +107,7 @@ class ServedModule:
         json.dump({"modules_info": {args.name: entry}}, self.config)  # PaddleHub's config format
         self.config.close()
         cmd = [sys.executable, "-m", "hubcore.server", "start", "-c", self.config.name,
-               "-p", str(self.port), "--log-level", "warning", "--max-batch-size", str(args.max_batch_size),
+               "-p", str(self.port), "--log-level", log_level, "--max-batch-size", str(args.max_batch_size),
                "--workers", str(args.workers), "--isolation", args.isolation]
         if not batching:
             cmd.append("--no-batching")
@@ -209,13 +217,13 @@ end
 _WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 
 
-def load_wrk(port: int, path: str, field: str, clients: int, seconds: float) -> dict[str, Any]:
-    """wrk: one thread, `clients` keep-alive connections, each sending one sentence per request."""
+def load_wrk(port: int, path: str, field: str, clients: int, seconds: float, threads: int = 1) -> dict[str, Any]:
+    """wrk: `threads` threads, `clients` keep-alive connections, each sending one sentence per request."""
     bodies = ", ".join("[==[" + json.dumps({field: [s]}, ensure_ascii=False) + "]==]" for s in SENTENCES)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False, encoding="utf-8") as script:
         script.write(WRK_SCRIPT % (bodies, path))
     try:
-        out = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--latency",
+        out = subprocess.run(["wrk", f"-t{threads}", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--latency",
                               "-s", script.name, f"http://{HOST}:{port}"],
                              capture_output=True, text=True, timeout=seconds + 60).stdout
     finally:
@@ -226,6 +234,7 @@ def load_wrk(port: int, path: str, field: str, clients: int, seconds: float) -> 
         return float(m.group(1)) * _WRK_UNITS[m.group(2)] if m else float("nan")
 
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
     if rps is None:
         raise SystemExit(f"could not read wrk's output:\n{out}")
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
@@ -233,7 +242,8 @@ def load_wrk(port: int, path: str, field: str, clients: int, seconds: float) -> 
     errors = (int(bad.group(1)) if bad else 0) + (sum(map(int, sock.groups())) if sock else 0)
     if errors:
         print(f"{errors} failed requests on port {port}:\n{out}", file=sys.stderr)
-    return {"rps": float(rps.group(1)), "p50": latency("50%"), "p99": latency("99%"), "errors": errors}
+    return {"rps": float(rps.group(1)), "p50": latency("50%"), "p99": latency("99%"), "errors": errors,
+            "requests": int(total.group(1)) if total else 0}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -241,6 +251,99 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by pid and its live descendants (the model processes)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(fields[1])
+            times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        children = [p for p, parent in parents.items() if parent in frontier and p not in tree]
+        tree.update(children)
+        frontier = children
+    return sum(times.get(p, 0.0) for p in tree)
+
+
+class BareApp:
+    """tools/bench/bare_app.py on a free loopback port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("bare_app.py")), str(self.port)],
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+        self.log.close()
+
+
+def overhead(args: argparse.Namespace) -> int:
+    """The no-op module served by `hub serving` beside the bare Starlette app, alternating rounds."""
+    if args.load != "wrk":
+        raise SystemExit("--overhead needs wrk (apt-get install wrk): Python clients would cost more than the servers")
+    args.directory = str(Path(__file__).with_name("noop_module").resolve())
+    args.name, field, path = "noop", "text", "/predict/noop"
+    load_before = os.getloadavg()[0]
+    warm = json.dumps({field: [SENTENCES[0]]}, ensure_ascii=False).encode()
+    servers: dict[str, Any] = {"bare Starlette app": BareApp(),
+                               "hub serving, no-op module": ServedModule(args, batching=True, log_level="info")}
+    rounds: dict[str, list[dict]] = {label: [] for label in servers}
+    try:
+        for server in servers.values():
+            server.wait_ready(path, warm) if isinstance(server, ServedModule) else _wait_bare(server, path, warm)
+        for r in range(args.rounds):
+            for label, server in servers.items():
+                cpu = tree_cpu_s(server.process.pid)
+                result = load_wrk(server.port, path, field, args.clients, args.phase_s, threads=2)
+                result["cpu_us"] = (tree_cpu_s(server.process.pid) - cpu) / max(1, result["requests"]) * 1e6
+                rounds[label].append(result)
+            print(f"round {r + 1}/{args.rounds}: " + ", ".join(
+                f"{label} {rounds[label][-1]['rps']:.0f}/s" for label in servers), file=sys.stderr)
+    finally:
+        for server in servers.values():
+            server.stop()
+    print(f"\nserving overhead: wrk -t2 -c{args.clients}, one sentence per request, loopback, 1 worker, "
+          f"{os.cpu_count()} CPUs; median of {args.rounds} alternating rounds of {args.phase_s:g} s; load average "
+          f"before {load_before:.2f}")
+    print(f"{'server':<30}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU us/req':>12}{'errors':>8}{'x bare':>8}"
+          f"{'CPU x bare':>12}")
+    medians = {}
+    for label, runs in rounds.items():
+        rps = statistics.median(r["rps"] for r in runs)
+        cpu = statistics.median(r["cpu_us"] for r in runs)
+        middle = sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
+        medians[label] = (rps, cpu, sum(r["errors"] for r in runs), middle)
+    base_rps, base_cpu = medians["bare Starlette app"][:2]
+    for label, (rps, cpu, errs, middle) in medians.items():
+        print(f"{label:<30}{rps:>9.0f}{middle['p50']:>9.2f}{middle['p99']:>9.2f}{cpu:>12.1f}{errs:>8}"
+              f"{rps / base_rps:>8.2f}{cpu / base_cpu:>12.2f}")
+    ratio = medians["hub serving, no-op module"][0] / base_rps
+    print(f"\nserved / bare = {ratio:.2f} (target >= 0.60): {'ok' if ratio >= 0.6 else 'MISSED'}")
+    return 0 if all(m[2] == 0 for m in medians.values()) else 1
+
+
+def _wait_bare(server: BareApp, path: str, body: bytes) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        if server.process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("the bare app did not start")
+        try:
+            if request(server.port, "POST", path, body)[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
 
 
 def main() -> int:
@@ -259,7 +362,11 @@ def main() -> int:
     parser.add_argument("--isolation", choices=["process", "thread"], default="process",
                         help="where the served module runs (hub serving start --isolation)")
     parser.add_argument("--init-args", default="{}", help='module init args as JSON, e.g. \'{"mkldnn": false}\'')
+    parser.add_argument("--overhead", action="store_true",
+                        help="serve a no-op module beside a bare Starlette app instead (what the server costs)")
     args = parser.parse_args()
+    if args.overhead:
+        return overhead(args)
     if args.directory:
         args.directory = str(Path(args.directory).resolve())
 
