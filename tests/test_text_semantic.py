@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import hubcore as hub
-from hubcore.errors import InputError
+from hubcore.errors import InputError, NotSupported
 
 SENTENCES = [("query", "今天天气很好"), ("passage", "The quick brown fox jumps over the lazy dog."),
              ("passage", "我喜欢用 Python 写代码 and deploy to 服务器"), ("query", "how to cook rice"),
@@ -103,3 +103,5 @@ def test_bad_input_is_a_clear_error(module):
         module.similarity(texts=[["only one"]])
     with pytest.raises(InputError, match="batch_size"):
         module.embed(["a"], batch_size=0)
+    with pytest.raises(NotSupported, match="CPU only"):
+        module.get_embedding(texts=[["a"]], use_gpu=True)

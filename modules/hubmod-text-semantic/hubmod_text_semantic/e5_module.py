@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 import hubcore
-from hubcore.errors import InputError
+from hubcore.errors import InputError, NotSupported
 
 MODEL_ARTIFACT = "model"
 WEIGHTS_FILE = "model.safetensors"
@@ -76,10 +76,12 @@ class MultilingualE5Small(hubcore.Module):
 
         Args:
             texts: groups of sentences (PaddleHub passes [[sentence], ...]).
-            use_gpu: accepted for PaddleHub compatibility; this module runs on the CPU.
+            use_gpu: must stay False: this module runs on the CPU for now.
             batch_size: sentences per encoder call.
         """
         groups = _check_groups(texts, "texts")
+        if use_gpu is not False:
+            raise NotSupported("use_gpu: multilingual_e5_small runs on the CPU only for now; pass use_gpu=False")
         flat = self.embed([t for g in groups for t in g], batch_size=batch_size)
         out, i = [], 0
         for g in groups:
