@@ -1,0 +1,261 @@
+"""DarknetYolo: the hub module behind every Darknet-format YOLO detector of this package.
+
+The network comes from the module's Darknet cfg; its weights are converted once (cached_build) from
+the .weights file into safetensors in this package's names, then exported once into an inference
+program, which predictions run (paddle.inference: oneDNN on the CPU, the GPU with device="gpu").
+Images are letterboxed to the cfg's input size, so every batch has one shape and the engine's
+kernels are compiled once; a last, short batch is padded to batch_size for the same reason.
+"""
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+import hubcore
+from hubcore.errors import InputError
+
+from . import images as imagelib
+from .letterbox import Frame, letterbox, to_original
+from .nms import Detections, NMSParams, suppress
+from .options import check_bool, check_count, check_fraction, check_output_dir, check_threads, check_use_gpu
+from .yolo_decode import Head, decode_heads
+
+WEIGHTS_FILE = "model.safetensors"
+CONVERT_VERSION = "1"  # bump when the conversion or the network's names change
+EXPORT_VERSION = "1"  # bump when the exported program changes
+
+
+class DarknetYolo(hubcore.Module):
+    """A YOLO detector from a Darknet cfg + .weights. Init args: device ("cpu", "gpu", "gpu:N"),
+    threads (CPU math threads, default all), mkldnn (oneDNN on the CPU), max_pixels (larger images
+    are refused), iou_thresh (NMS overlap above which the weaker box of a class is dropped)."""
+
+    def __init__(self, device: str = "cpu", threads: int | None = None, mkldnn: bool = True,
+                 max_pixels: int = imagelib.DEFAULT_MAX_PIXELS, iou_thresh: float = 0.45) -> None:
+        from hubcore.inference import parse_device
+
+        if not isinstance(device, str):
+            raise InputError(f"device: expected 'cpu', 'gpu' or 'gpu:N', got {device!r}")
+        kind, index = parse_device(device)
+        self.device = "cpu" if kind == "cpu" else f"gpu:{index}"
+        self.threads = check_threads(threads)
+        self.mkldnn = check_bool(mkldnn, "mkldnn")
+        self.max_pixels = check_count(max_pixels, "max_pixels", upper=10**10)
+        self.iou_thresh = check_fraction(iou_thresh, "iou_thresh")
+        self._lock = threading.Lock()
+        self._predictors: dict[int, Any] = {}
+
+    # -- the PaddleHub interface ------------------------------------------------------------------
+    @hubcore.serving(batch="images", default=True)
+    def object_detection(self, images: list[hubcore.Image] = None, paths: list[hubcore.FilePath] | None = None,
+                         batch_size: int = 1, use_gpu: bool = False,
+                         output_dir: hubcore.OutputDir = "detection_result", score_thresh: float = 0.5,
+                         visualization: bool = False) -> list[dict]:
+        """Find the objects in each image: their boxes, class labels and confidences.
+
+        Args:
+            images: the images; in Python each may be a numpy array (HxWx3 BGR, as cv2.imread gives), encoded bytes, a PIL image or a file path.
+            paths: image files to read (PaddleHub's paths=[...]); their results follow those of images.
+            batch_size: images per network run (1-64).
+            use_gpu: PaddleHub's flag; the device is chosen at load (device="gpu"), this only checks it.
+            output_dir: folder for the drawn images (visualization=True); with None (always over HTTP)
+                nothing is written and each drawing is returned as "visualization" (base64 PNG).
+            score_thresh: minimum confidence (objectness x class probability, 0-1) of a returned box.
+            visualization: also draw each image with its boxes, labels and scores: a PNG written
+                under output_dir, its path returned as save_path.
+
+        Returns one {"data": [{"label", "confidence", "left", "top", "right", "bottom"}], "save_path"}
+        per image, boxes best first, corners in the image's pixels.
+        """
+        check_use_gpu(use_gpu, self.device, self.name)
+        batch_size = check_count(batch_size, "batch_size", upper=64)
+        score_thresh = check_fraction(score_thresh, "score_thresh")
+        visualization = check_bool(visualization, "visualization")
+        folder = check_output_dir(output_dir) if visualization else None
+        items = imagelib.gather(images, paths)
+        arrays = [imagelib.load(image, where, self.max_pixels) for image, where in items]
+        found = self.detect_arrays(arrays, score_thresh=score_thresh, batch_size=batch_size)
+        return [self._result(raw, index, rgb, dets, visualization, folder)
+                for index, ((raw, _), rgb, dets) in enumerate(zip(items, arrays, found))]
+
+    def _result(self, raw: Any, index: int, rgb: np.ndarray, dets: Detections, visualization: bool,
+                folder: str | None) -> dict:
+        labels = self.labels
+        result: dict = {"data": [{"label": labels[int(c)], "confidence": float(s), "left": float(b[0]),
+                                  "top": float(b[1]), "right": float(b[2]), "bottom": float(b[3])}
+                                 for b, s, c in zip(dets.boxes, dets.scores, dets.classes)],
+                        "save_path": ""}
+        if visualization:
+            from hubcore.imaging import image_stem, png_base64, png_bytes, save_png
+
+            from .draw import draw_detections
+
+            picture = draw_detections(rgb, dets, labels)
+            if folder is None:
+                result["visualization"] = png_base64(picture)
+            else:
+                try:
+                    result["save_path"] = save_png(png_bytes(picture), folder, image_stem(raw, index))
+                except OSError as exc:
+                    raise InputError(f"output_dir: cannot write the drawing into {folder!r} ({exc}); pass a "
+                                     f"writable folder") from None
+        return result
+
+    # -- detection on arrays (for other code and the benchmarks) ----------------------------------
+    def detect_arrays(self, arrays: Sequence[np.ndarray], score_thresh: float = 0.5,
+                      batch_size: int = 1) -> list[Detections]:
+        """Detections of HxWx3 uint8 RGB arrays, boxes in each array's pixels."""
+        size = self.input_size
+        params = NMSParams(score_thresh=score_thresh, iou_thresh=self.iou_thresh)
+        out: list[Detections] = []
+        for start in range(0, len(arrays), batch_size):
+            chunk = arrays[start:start + batch_size]
+            boxed = [letterbox(rgb, size) for rgb in chunk]
+            batch = np.zeros((batch_size, 3, size[1], size[0]), np.float32)
+            batch[:len(chunk)] = [b[0] for b in boxed]
+            outputs = self.predictor(batch_size).run(batch)
+            out += self.postprocess([o[:len(chunk)] for o in outputs], [b[1] for b in boxed], params)
+        return out
+
+    def postprocess(self, outputs: list[np.ndarray], frames: list[Frame], params: NMSParams) -> list[Detections]:
+        """Raw head outputs of a batch -> each image's detections in its own pixels."""
+        boxes, scores = decode_heads(outputs, self.heads, self.input_size)
+        found = []
+        for image_boxes, image_scores, frame in zip(boxes, scores, frames):
+            kept = suppress(image_boxes, image_scores, params)
+            found.append(Detections(to_original(kept.boxes, frame), kept.scores, kept.classes))
+        return found
+
+    # -- network, weights, program ----------------------------------------------------------------
+    @cached_property
+    def config(self) -> Any:
+        from hubcore.formats.darknet import parse_cfg
+
+        return parse_cfg(self.artifact("cfg"))
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.config.width, self.config.height
+
+    @cached_property
+    def heads(self) -> list[Head]:
+        from .network import yolo_heads
+
+        return yolo_heads(self.config)
+
+    @cached_property
+    def labels(self) -> list[str]:
+        path = self.artifact("labels")
+        names = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+        classes = self.heads[0].classes
+        if len(names) != classes:
+            from hubcore.errors import ArtifactError
+
+            raise ArtifactError(f"{path} has {len(names)} class names but the network has {classes} classes; "
+                                f"run `hub cache clear {self.name}` and load the module again")
+        return names
+
+    def build_network(self) -> Any:
+        """A fresh network of this module's architecture (random weights)."""
+        from .network import DarknetNetwork
+
+        return DarknetNetwork(self.config)
+
+    def weights_file(self) -> Path:
+        """The weights as safetensors in this package's names, converted once from the .weights file."""
+        folder = self.cached_build("paddle-weights", self._convert, inputs=("weights", "cfg"),
+                                   builder_version=CONVERT_VERSION)
+        return folder / WEIGHTS_FILE
+
+    def _convert(self, folder: Path) -> None:
+        from safetensors.numpy import save_file
+
+        from hubcore.formats.darknet import read_weights
+
+        from .network import state_from_darknet
+
+        _, convs = read_weights(self.artifact("weights"), self.config)
+        save_file(state_from_darknet(convs), str(folder / WEIGHTS_FILE))
+
+    def pretrained_network(self) -> Any:
+        """The network with this module's weights loaded, in eval mode."""
+        from safetensors.numpy import load_file
+
+        from .weights import load_into
+
+        net = self.build_network()
+        load_into(net, load_file(str(self.weights_file())), what=f"weights file {self.weights_file()}")
+        net.eval()
+        return net
+
+    def program_dir(self) -> Path:
+        """Folder of the exported inference program (built once, cached)."""
+        import paddle
+
+        return self.cached_build(f"inference-paddle{paddle.__version__}", self._export, inputs=("weights", "cfg"),
+                                 builder_version=EXPORT_VERSION)
+
+    def _export(self, folder: Path) -> None:
+        from hubcore.inference import export_layer
+
+        width, height = self.input_size
+        export_layer(self.pretrained_network(), [([None, 3, height, width], "float32", "image")], folder)
+
+    def predictor(self, batch_size: int) -> Any:
+        """The inference predictor (one per batch size, so each keeps its kernels for its one shape)."""
+        with self._lock:
+            if batch_size not in self._predictors:
+                from hubcore.inference import create_predictor
+
+                width, height = self.input_size
+                shape = [batch_size, 3, height, width]
+                self._predictors[batch_size] = create_predictor(
+                    self.program_dir(), device=self.device, threads=self.threads, mkldnn=self.mkldnn,
+                    trt_shapes={"image": (shape, shape, shape)})
+            return self._predictors[batch_size]
+
+    def export(self, path: str | Path) -> Path:
+        """Write the network as a Paddle inference model under path (input: letterboxed RGB / 255)."""
+        from hubcore.inference import export_layer
+
+        width, height = self.input_size
+        return export_layer(self.pretrained_network(), [([None, 3, height, width], "float32", "image")], Path(path))
+
+    def context(self, trainable: bool = True) -> hubcore.Context:
+        """The pretrained network for transfer learning: `backbone(image)` gives every layer's feature map.
+
+        extra["network"] is the whole detector (its forward gives the raw head outputs), extra["heads"]
+        the anchors and class counts, extra["preprocess"] letterboxes an RGB image.
+        """
+        from hubcore.weights import set_trainable
+
+        net = self.pretrained_network()
+        set_trainable(net, trainable)
+        if trainable:
+            net.train()
+        width, height = self.input_size
+        extra = {"module": self.name, "module_version": self.version, "network": net, "heads": self.heads,
+                 "labels": list(self.labels), "input_size": (width, height), "context_args": {"trainable": trainable}}
+        return hubcore.Context(backbone=_Features(net), feature_size=net.config.channels[-1],
+                               preprocess=lambda rgb: letterbox(rgb, (width, height))[0], task="detection",
+                               extra=extra)
+
+
+def _Features(net: Any) -> Any:
+    import paddle.nn as nn
+
+    class Features(nn.Layer):
+        """The network's every layer output, as a list (its feature maps)."""
+
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, image: Any) -> list[Any]:
+            return self.inner.features(image)
+
+    return Features(net)
