@@ -174,3 +174,29 @@ def test_context_exposes_the_feature_maps(module):
     assert len(maps) == len(module.config.layers)
     assert list(maps[12].shape) == [1, 1024, 13, 13]  # the backbone's deepest map
     assert all(p.stop_gradient for p in context.extra["network"].parameters())
+
+
+def test_served_over_http(tmp_path, photo_file):
+    """A loopback server: the drawing comes back base64, wrong types and a folder are 422s naming the field."""
+    from hubcore.settings import hub_home
+    from tests.support.serving_helpers import Server, free_port, session
+
+    server = Server(["-m", NAME], port=free_port(), hub_home=hub_home(), log=tmp_path / "server.log").wait_ready(300)
+    try:
+        http = session()
+        photo = base64.b64encode(photo_file.read_bytes()).decode()
+        r = http.post(f"{server.url}/predict/{NAME}", json={"images": [photo], "visualization": True}, timeout=120)
+        assert r.status_code == 200, r.text
+        (result,) = r.json()["results"]
+        assert [d["label"] for d in result["data"]] == ["motorbike"] and result["save_path"] == ""
+        assert base64.b64decode(result["visualization"]).startswith(b"\x89PNG")
+        for body, field in [({"images": [photo], "score_thresh": 2}, "score_thresh"),
+                            ({"images": [photo], "score_thresh": "high"}, "score_thresh"),
+                            ({"images": [photo], "batch_size": "8"}, "batch_size"),
+                            ({"images": ["bm90IGFuIGltYWdl"]}, "images"),
+                            ({"images": [photo], "output_dir": "/tmp"}, "output_dir"),
+                            ({"images": [photo], "paths": ["/etc/passwd"]}, "paths")]:
+            bad = http.post(f"{server.url}/predict/{NAME}", json=body, timeout=60)
+            assert bad.status_code == 422 and field in bad.json()["msg"], (body, bad.text)
+    finally:
+        assert server.stop() == 0
