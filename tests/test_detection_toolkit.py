@@ -178,13 +178,13 @@ def test_network_from_cfg_matches_opencv(random_darknet):
     import paddle
 
     from hubmod_detection.network import DarknetNetwork, state_from_darknet, yolo_heads
-    from hubmod_detection.weights import load_into
+    from hubcore.weights import load_state
     from hubmod_detection.yolo_decode import decode_heads
 
     cfg, weights = random_darknet
     config = parse_cfg(cfg)
     net = DarknetNetwork(config)
-    load_into(net, state_from_darknet(read_weights(weights, config)[1]), what="test weights")
+    load_state(net, state_from_darknet(read_weights(weights, config)[1]), weights, what="test weights")
     net.eval()
     image = np.random.default_rng(2).uniform(0, 1, (1, 3, 64, 64)).astype(np.float32)
     with paddle.no_grad():

@@ -83,7 +83,7 @@ class DarknetYolo(hubcore.Module):
                 for index, ((raw, _), rgb, dets) in enumerate(zip(items, arrays, found))]
 
     def _result(self, raw: Any, index: int, rgb: np.ndarray, dets: Detections, visualization: bool,
-                folder: str | None) -> dict:
+                folder: Path | None) -> dict:
         labels = self.labels
         result: dict = {"data": [{"label": labels[int(c)], "confidence": float(s), "left": float(b[0]),
                                   "top": float(b[1]), "right": float(b[2]), "bottom": float(b[3])}
@@ -101,7 +101,7 @@ class DarknetYolo(hubcore.Module):
                 try:
                     result["save_path"] = save_png(png_bytes(picture), folder, image_stem(raw, index))
                 except OSError as exc:
-                    raise InputError(f"output_dir: cannot write the drawing into {folder!r} ({exc}); pass a "
+                    raise InputError(f"output_dir: cannot write the drawing into {str(folder)!r} ({exc}); pass a "
                                      f"writable folder") from None
         return result
 
@@ -183,12 +183,9 @@ class DarknetYolo(hubcore.Module):
 
     def pretrained_network(self) -> Any:
         """The network with this module's weights loaded, in eval mode."""
-        from safetensors.numpy import load_file
+        from hubcore.weights import make_network
 
-        from .weights import load_into
-
-        net = self.build_network()
-        load_into(net, load_file(str(self.weights_file())), what=f"weights file {self.weights_file()}")
+        net = make_network(self.build_network, self.weights_file(), what=f"{self.name} weights")
         net.eval()
         return net
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from hubcore.arguments import gather_images
 from hubcore.errors import InputError
 from hubcore.imaging import ACCEPTED, load_rgb
 
@@ -21,30 +22,8 @@ DEFAULT_MAX_PIXELS = 100_000_000
 
 
 def gather(images: Any, paths: Any) -> list[tuple[Any, str]]:
-    """(image, where) for every input: images first, then paths; at least one."""
-    items = [(im, f"images[{i}]") for i, im in enumerate(_as_list(images, "images"))]
-    for i, path in enumerate(_as_list(paths, "paths")):
-        if not isinstance(path, (str, os.PathLike)):
-            raise InputError(f"paths[{i}]: expected a file path, got {type(path).__name__}; pass images in memory "
-                             f"through images=[...]")
-        items.append((path, f"paths[{i}]"))
-    if not items:
-        raise InputError(f"no images given: pass images=[...] (each {ACCEPTED}) or paths=[file, ...]")
-    return items
-
-
-def _as_list(value: Any, argument: str) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, np.ndarray):
-        return list(value) if value.ndim == 4 else [value]
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    if isinstance(value, (str, os.PathLike, bytes, bytearray, memoryview)):
-        return [value]
-    if type(value).__module__.startswith("PIL."):
-        return [value]
-    raise InputError(f"{argument}: expected a list of images, got {type(value).__name__}")
+    """(image, where) for every input: images first, then PaddleHub's paths=[...]; at least one."""
+    return gather_images(images, paths, ACCEPTED)
 
 
 def load(image: Any, where: str, max_pixels: int) -> np.ndarray:
