@@ -200,3 +200,11 @@ def test_served_over_http(tmp_path, photo_file):
             assert bad.status_code == 422 and field in bad.json()["msg"], (body, bad.text)
     finally:
         assert server.stop() == 0
+
+
+def test_network_size(module):
+    """Every float of the release file is used: learned parameters + 2 running statistics per BatchNorm channel."""
+    net = module.build_network()
+    learned = sum(int(np.prod(p.shape)) for p in net.parameters() if p.trainable)
+    statistics = sum(int(np.prod(p.shape)) for p in net.parameters() if not p.trainable)
+    assert learned == 8_852_366 and learned + statistics == 8_858_734

@@ -158,6 +158,16 @@ def parse_cfg(path: str | Path) -> DarknetConfig:
         raise ArtifactError(f"Darknet cfg {path}: {exc}") from None
 
 
+def parse_cfg_text(text: str, name: str) -> DarknetConfig:
+    """parse_cfg for a cfg held in memory (one a package writes); name stands for the file in messages."""
+    if len(text) > MAX_CFG_BYTES:
+        raise ArtifactError(f"Darknet cfg {name}: {len(text):,} characters is far larger than any Darknet cfg")
+    try:
+        return _parse_text(text, name)
+    except _CfgError as exc:
+        raise ArtifactError(f"Darknet cfg {name}: {exc}") from None
+
+
 def _parse_text(text: str, path: str) -> DarknetConfig:
     sections: list[tuple[str, dict[str, str], int]] = []
     for number, raw in enumerate(text.splitlines(), start=1):

@@ -8,15 +8,17 @@ kernels are compiled once; a last, short batch is padded to batch_size for the s
 """
 from __future__ import annotations
 
+import tempfile
 import threading
+import warnings
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
 import hubcore
-from hubcore.errors import InputError
+from hubcore.errors import ArtifactError, InputError, WeightsNotPublished
 
 from . import images as imagelib
 from .letterbox import Frame, letterbox, to_original
@@ -32,10 +34,15 @@ EXPORT_VERSION = "1"  # bump when the exported program changes
 class DarknetYolo(hubcore.Module):
     """A YOLO detector from a Darknet cfg + .weights. Init args: device ("cpu", "gpu", "gpu:N"),
     threads (CPU math threads, default all), mkldnn (oneDNN on the CPU), max_pixels (larger images
-    are refused), iou_thresh (NMS overlap above which the weaker box of a class is dropped)."""
+    are refused), iou_thresh (NMS overlap above which the weaker box of a class is dropped),
+    pretrained (False: random weights, for training from scratch or timing)."""
+
+    # Artifacts the converted weights and the program are derived from (their sha256 keys the cache).
+    weight_inputs: ClassVar[tuple[str, ...]] = ("weights", "cfg")
 
     def __init__(self, device: str = "cpu", threads: int | None = None, mkldnn: bool = True,
-                 max_pixels: int = imagelib.DEFAULT_MAX_PIXELS, iou_thresh: float = 0.45) -> None:
+                 max_pixels: int = imagelib.DEFAULT_MAX_PIXELS, iou_thresh: float = 0.45,
+                 pretrained: bool = True) -> None:
         from hubcore.inference import parse_device
 
         if not isinstance(device, str):
@@ -46,6 +53,14 @@ class DarknetYolo(hubcore.Module):
         self.mkldnn = check_bool(mkldnn, "mkldnn")
         self.max_pixels = check_count(max_pixels, "max_pixels", upper=10**10)
         self.iou_thresh = check_fraction(iou_thresh, "iou_thresh")
+        self.random_weights = not check_bool(pretrained, "pretrained")
+        if self.random_weights:
+            from hubcore.weights import RandomWeightsWarning
+
+            warnings.warn(f"{self.name}: constructed with pretrained=False, so its weights are random; use it to "
+                          f"train from scratch (module.context(trainable=True)) or to time it, not for predictions",
+                          RandomWeightsWarning, stacklevel=2)
+        self._random_program: Any = None  # a TemporaryDirectory holding the random network's program
         self._lock = threading.Lock()
         self._predictors: dict[int, Any] = {}
 
@@ -147,14 +162,15 @@ class DarknetYolo(hubcore.Module):
 
         return yolo_heads(self.config)
 
+    def labels_file(self) -> Path:
+        return self.artifact("labels")
+
     @cached_property
     def labels(self) -> list[str]:
-        path = self.artifact("labels")
+        path = self.labels_file()
         names = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
         classes = self.heads[0].classes
         if len(names) != classes:
-            from hubcore.errors import ArtifactError
-
             raise ArtifactError(f"{path} has {len(names)} class names but the network has {classes} classes; "
                                 f"run `hub cache clear {self.name}` and load the module again")
         return names
@@ -167,8 +183,16 @@ class DarknetYolo(hubcore.Module):
 
     def weights_file(self) -> Path:
         """The weights as safetensors in this package's names, converted once from the .weights file."""
-        folder = self.cached_build("paddle-weights", self._convert, inputs=("weights", "cfg"),
-                                   builder_version=CONVERT_VERSION)
+        try:
+            folder = self.cached_build("paddle-weights", self._convert, inputs=self.weight_inputs,
+                                       builder_version=CONVERT_VERSION)
+        except WeightsNotPublished as exc:
+            raise WeightsNotPublished(
+                f"{self.name}: no pretrained weights are published for this network, so it cannot detect yet. "
+                f"Provide a Darknet .weights file made for its cfg (for the COCO YOLOv3, Darknet's own "
+                f"yolov3.weights) with `hub download {self.name} --artifact weights --from FILE` (or serve it at "
+                f"$HUB_MIRROR/modules/{self.name}/{self.version}/weights and set HUB_MIRROR); to train from scratch "
+                f"construct it with pretrained=False. Details: {exc}") from None
         return folder / WEIGHTS_FILE
 
     def _convert(self, folder: Path) -> None:
@@ -182,18 +206,26 @@ class DarknetYolo(hubcore.Module):
         save_file(state_from_darknet(convs), str(folder / WEIGHTS_FILE))
 
     def pretrained_network(self) -> Any:
-        """The network with this module's weights loaded, in eval mode."""
-        from hubcore.weights import make_network
+        """The network with this module's weights loaded (random ones with pretrained=False), in eval mode."""
+        if self.random_weights:
+            net = self.build_network()
+        else:
+            from hubcore.weights import make_network
 
-        net = make_network(self.build_network, self.weights_file(), what=f"{self.name} weights")
+            net = make_network(self.build_network, self.weights_file(), what=f"{self.name} weights")
         net.eval()
         return net
 
     def program_dir(self) -> Path:
-        """Folder of the exported inference program (built once, cached)."""
+        """Folder of the exported inference program (built once and cached; per instance for random weights)."""
         import paddle
 
-        return self.cached_build(f"inference-paddle{paddle.__version__}", self._export, inputs=("weights", "cfg"),
+        if self.random_weights:
+            if self._random_program is None:
+                self._random_program = tempfile.TemporaryDirectory(prefix=f"{self.name}-random-")
+                self._export(Path(self._random_program.name))
+            return Path(self._random_program.name)
+        return self.cached_build(f"inference-paddle{paddle.__version__}", self._export, inputs=self.weight_inputs,
                                  builder_version=EXPORT_VERSION)
 
     def _export(self, folder: Path) -> None:
