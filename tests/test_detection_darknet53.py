@@ -105,3 +105,23 @@ def test_network_matches_opencv_on_the_same_cfg(tmp_path):
     shown = rows[:, 5:] > 0  # OpenCV zeroes the scores under its own threshold
     assert shown.sum() > 50
     np.testing.assert_allclose(scores[0][shown], rows[:, 5:][shown], rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("name,labels,anchors0", [
+    ("yolov3_darknet53_pedestrian", ["pedestrian"], (10.0, 13.0)),
+    ("yolov3_darknet53_vehicles", ["car", "truck", "bus", "motorbike", "tricycle", "carplate"], (8.0, 9.0)),
+])
+def test_paddlehub_variants(name, labels, anchors0):
+    """PaddleHub's label lists and anchors; only the three output convolutions differ from the COCO network."""
+    from hubmod_detection.darknet53 import yolov3_cfg
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RandomWeightsWarning)
+        module = hub.Module(name=name, pretrained=False, threads=1)
+    assert module.labels == labels and module.input_size == (608, 608)
+    assert module.heads[2].anchors[0] == anchors0 and all(h.classes == len(labels) for h in module.heads)
+    coco = expected_floats(parse_cfg_text(yolov3_cfg(80), "coco"))
+    outputs_removed = sum((255 - 3 * (5 + len(labels))) * (c + 1) for c in (1024, 512, 256))
+    assert expected_floats(module.config) == coco - outputs_removed
+    with pytest.raises(WeightsNotPublished, match=f"hub download {name} --artifact weights --from FILE"):
+        hub.Module(name=name).object_detection(images=[np.zeros((16, 16, 3), np.uint8)])

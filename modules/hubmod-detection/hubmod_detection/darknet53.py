@@ -9,7 +9,9 @@ The same cfg describes Darknet's own yolov3.weights, so those load as they are.
 """
 from __future__ import annotations
 
-COCO_ANCHORS = ((10, 13), (16, 30), (33, 23), (30, 61), (62, 45), (59, 119), (116, 90), (156, 198), (373, 326))
+Anchors = tuple[tuple[int, int], ...]
+
+COCO_ANCHORS: Anchors = ((10, 13), (16, 30), (33, 23), (30, 61), (62, 45), (59, 119), (116, 90), (156, 198), (373, 326))
 STAGES = ((64, 1), (128, 2), (256, 8), (512, 8), (1024, 4))
 
 
@@ -18,13 +20,16 @@ def _conv(filters: int, size: int, stride: int = 1, activation: str = "leaky", b
             f"stride={stride}\npad=1\nactivation={activation}\n")
 
 
-def _yolo(mask: tuple[int, int, int], classes: int) -> str:
-    anchors = ", ".join(f"{w},{h}" for w, h in COCO_ANCHORS)
-    return f"[yolo]\nmask={','.join(map(str, mask))}\nanchors={anchors}\nclasses={classes}\nnum={len(COCO_ANCHORS)}\n"
+def _yolo(mask: tuple[int, int, int], classes: int, anchors: Anchors) -> str:
+    flat = ", ".join(f"{w},{h}" for w, h in anchors)
+    return f"[yolo]\nmask={','.join(map(str, mask))}\nanchors={flat}\nclasses={classes}\nnum={len(anchors)}\n"
 
 
-def yolov3_cfg(classes: int, size: int = 608) -> str:
-    """The Darknet cfg text of YOLOv3 (DarkNet-53) for `classes` classes at a size x size input."""
+def yolov3_cfg(classes: int, size: int = 608, anchors: Anchors = COCO_ANCHORS) -> str:
+    """The Darknet cfg text of YOLOv3 (DarkNet-53) for `classes` classes at a size x size input, with
+    nine anchors (w, h in input pixels, smallest first: three per head, the finest head the smallest)."""
+    if len(anchors) != 9:
+        raise ValueError(f"YOLOv3 has three heads of three anchors: 9 anchors, not {len(anchors)}")
     out = [f"[net]\nwidth={size}\nheight={size}\nchannels=3\n", _conv(32, 3)]
     stage_ends = []
     for filters, blocks in STAGES:
@@ -39,5 +44,5 @@ def yolov3_cfg(classes: int, size: int = 608) -> str:
                     f"[route]\nlayers=-1, {stage_ends[-1 - level]}\n"]
         for _ in range(3):
             out += [_conv(width, 1), _conv(width * 2, 3)]
-        out += [_conv(head_out, 1, activation="linear", bn=False), _yolo(mask, classes)]
+        out += [_conv(head_out, 1, activation="linear", bn=False), _yolo(mask, classes, anchors)]
     return "\n".join(out)

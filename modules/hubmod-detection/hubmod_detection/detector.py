@@ -162,16 +162,17 @@ class DarknetYolo(hubcore.Module):
 
         return yolo_heads(self.config)
 
-    def labels_file(self) -> Path:
-        return self.artifact("labels")
+    def label_names(self) -> tuple[list[str], str]:
+        """(class names in the network's order, where they come from): the labels artifact by default."""
+        path = self.artifact("labels")
+        return [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()], str(path)
 
     @cached_property
     def labels(self) -> list[str]:
-        path = self.labels_file()
-        names = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+        names, source = self.label_names()
         classes = self.heads[0].classes
         if len(names) != classes:
-            raise ArtifactError(f"{path} has {len(names)} class names but the network has {classes} classes; "
+            raise ArtifactError(f"{source} has {len(names)} class names but the network has {classes} classes; "
                                 f"run `hub cache clear {self.name}` and load the module again")
         return names
 
