@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import hubcore as hub
-from hubcore.errors import WeightsNotPublished
+from hubcore.errors import ArtifactError, WeightsNotPublished
 from hubcore.formats.darknet import ConvWeights, expected_floats, parse_cfg_text, write_weights
 from hubcore.weights import RandomWeightsWarning
 
@@ -125,3 +125,17 @@ def test_paddlehub_variants(name, labels, anchors0):
     assert expected_floats(module.config) == coco - outputs_removed
     with pytest.raises(WeightsNotPublished, match=f"hub download {name} --artifact weights --from FILE"):
         hub.Module(name=name).object_detection(images=[np.zeros((16, 16, 3), np.uint8)])
+
+
+def test_a_provided_file_is_read_as_darknet_weights_and_checked(tmp_hub_home, tmp_path):
+    """`hub download NAME --artifact weights --from FILE` installs the file; one made for another cfg
+    (here YOLOv3-tiny's float count) is refused naming it and the count this network needs."""
+    from hubcore.cli.main import main
+
+    wrong = write_weights(tmp_path / "yolov3-tiny.weights",
+                          [ConvWeights(0, np.zeros((16, 3, 3, 3), np.float32), np.zeros(16, np.float32))])
+    assert main(["download", NAME, "--artifact", "weights", "--from", str(wrong)]) == 0
+    module = hub.Module(name=NAME)
+    with pytest.raises(ArtifactError, match=r"truncated: it has 448 floats .* needs 62,001,757") as err:
+        module.object_detection(images=[np.zeros((16, 16, 3), np.uint8)])
+    assert str(tmp_hub_home) in str(err.value)  # the installed copy, by its path in the cache
