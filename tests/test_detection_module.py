@@ -208,3 +208,16 @@ def test_network_size(module):
     learned = sum(int(np.prod(p.shape)) for p in net.parameters() if p.trainable)
     statistics = sum(int(np.prod(p.shape)) for p in net.parameters() if not p.trainable)
     assert learned == 8_852_366 and learned + statistics == 8_858_734
+
+
+def test_batch_sizes_a_client_chooses_do_not_pile_up_predictors():
+    """The attack: a client cycling batch_size 1..64 made the module create a predictor (a copy of the
+    weights) per size. Only the PREDICTORS_KEPT most recently used stay."""
+    from hubmod_detection.detector import PREDICTORS_KEPT
+
+    module = hub.Module(name=NAME, threads=1)
+    tiny = np.zeros((8, 8, 3), np.uint8)
+    for size in (1, 2, 3, 4, 1):
+        module.object_detection(images=[tiny], batch_size=size)
+    assert len(module._predictors) == PREDICTORS_KEPT
+    assert list(module._predictors) == [4, 1]  # the most recently used, oldest first

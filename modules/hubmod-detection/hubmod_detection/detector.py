@@ -29,6 +29,8 @@ from .yolo_decode import Head, decode_heads
 WEIGHTS_FILE = "model.safetensors"
 CONVERT_VERSION = "1"  # bump when the conversion or the network's names change
 EXPORT_VERSION = "1"  # bump when the exported program changes
+MAX_BATCH = 64
+PREDICTORS_KEPT = 2  # batch 1 and one batched size stay fast; see predictor()
 
 
 class DarknetYolo(hubcore.Module):
@@ -62,7 +64,7 @@ class DarknetYolo(hubcore.Module):
                           RandomWeightsWarning, stacklevel=2)
         self._random_program: Any = None  # a TemporaryDirectory holding the random network's program
         self._lock = threading.Lock()
-        self._predictors: dict[int, Any] = {}
+        self._predictors: dict[int, Any] = {}  # batch size -> predictor, least recently used first
 
     # -- the PaddleHub interface ------------------------------------------------------------------
     @hubcore.serving(batch="images", default=True)
@@ -87,7 +89,7 @@ class DarknetYolo(hubcore.Module):
         per image, boxes best first, corners in the image's pixels.
         """
         check_use_gpu(use_gpu, self.device, self.name)
-        batch_size = check_count(batch_size, "batch_size", upper=64)
+        batch_size = check_count(batch_size, "batch_size", upper=MAX_BATCH)
         score_thresh = check_fraction(score_thresh, "score_thresh")
         visualization = check_bool(visualization, "visualization")
         folder = check_output_dir(output_dir) if visualization else None
@@ -235,18 +237,27 @@ class DarknetYolo(hubcore.Module):
         width, height = self.input_size
         export_layer(self.pretrained_network(), [([None, 3, height, width], "float32", "image")], folder)
 
-    def predictor(self, batch_size: int) -> Any:
-        """The inference predictor (one per batch size, so each keeps its kernels for its one shape)."""
+    def predictor(self, batch_size: int = 1) -> Any:
+        """The inference predictor for one batch size.
+
+        One predictor per size: fed several sizes in turn, one predictor runs a batch of 8 about 30%
+        slower (its buffers and kernels are re-laid for each shape). Each holds a copy of the
+        weights, so only the PREDICTORS_KEPT most recently used are kept: a client choosing
+        batch_size cannot make the server hold 64 of them.
+        """
         with self._lock:
-            if batch_size not in self._predictors:
+            predictor = self._predictors.pop(batch_size, None)
+            if predictor is None:
                 from hubcore.inference import create_predictor
 
                 width, height = self.input_size
                 shape = [batch_size, 3, height, width]
-                self._predictors[batch_size] = create_predictor(
-                    self.program_dir(), device=self.device, threads=self.threads, mkldnn=self.mkldnn,
-                    trt_shapes={"image": (shape, shape, shape)})
-            return self._predictors[batch_size]
+                predictor = create_predictor(self.program_dir(), device=self.device, threads=self.threads,
+                                             mkldnn=self.mkldnn, trt_shapes={"image": (shape, shape, shape)})
+            self._predictors[batch_size] = predictor  # now the most recent
+            while len(self._predictors) > PREDICTORS_KEPT:
+                self._predictors.pop(next(iter(self._predictors)))
+            return predictor
 
     def export(self, path: str | Path) -> Path:
         """Write the network as a Paddle inference model under path (input: letterboxed RGB / 255)."""
