@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import os
+import warnings
 from pathlib import Path
 
 import cv2
@@ -218,6 +219,17 @@ def test_batch_sizes_a_client_chooses_do_not_pile_up_predictors():
     module = hub.Module(name=NAME, threads=1)
     tiny = np.zeros((8, 8, 3), np.uint8)
     for size in (1, 2, 3, 4, 1):
-        module.object_detection(images=[tiny], batch_size=size)
+        module.object_detection(images=[tiny] * size, batch_size=size)
     assert len(module._predictors) == PREDICTORS_KEPT
     assert list(module._predictors) == [4, 1]  # the most recently used, oldest first
+
+
+def test_batch_size_larger_than_the_call_costs_nothing_extra(module):
+    """One image with batch_size=64 runs the network on one image, not on 64 (63 of them padding)."""
+    module.object_detection(images=[np.zeros((8, 8, 3), np.uint8)], batch_size=64)
+    assert 64 not in module._predictors and 1 in module._predictors
+    with pytest.raises(InputError, match="batch_size: expected an integer from 1 to 16"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            hub.Module(name="yolov3_darknet53_coco2017", pretrained=False).object_detection(
+                images=[np.zeros((8, 8, 3), np.uint8)], batch_size=17)

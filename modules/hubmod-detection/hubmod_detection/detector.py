@@ -29,7 +29,6 @@ from .yolo_decode import Head, decode_heads
 WEIGHTS_FILE = "model.safetensors"
 CONVERT_VERSION = "1"  # bump when the conversion or the network's names change
 EXPORT_VERSION = "1"  # bump when the exported program changes
-MAX_BATCH = 64
 PREDICTORS_KEPT = 2  # batch 1 and one batched size stay fast; see predictor()
 
 
@@ -41,6 +40,7 @@ class DarknetYolo(hubcore.Module):
 
     # Artifacts the converted weights and the program are derived from (their sha256 keys the cache).
     weight_inputs: ClassVar[tuple[str, ...]] = ("weights", "cfg")
+    max_batch: ClassVar[int] = 64  # bounds a call's memory: activations grow with batch x input size
 
     def __init__(self, device: str = "cpu", threads: int | None = None, mkldnn: bool = True,
                  max_pixels: int = imagelib.DEFAULT_MAX_PIXELS, iou_thresh: float = 0.45,
@@ -77,7 +77,7 @@ class DarknetYolo(hubcore.Module):
         Args:
             images: the images; in Python each may be a numpy array (HxWx3 BGR, as cv2.imread gives), encoded bytes, a PIL image or a file path.
             paths: image files to read (PaddleHub's paths=[...]); their results follow those of images.
-            batch_size: images per network run (1-64).
+            batch_size: images per network run (1-64; 1-16 for the 608x608 networks).
             use_gpu: PaddleHub's flag; the device is chosen at load (device="gpu"), this only checks it.
             output_dir: folder for the drawn images (visualization=True); with None (always over HTTP)
                 nothing is written and each drawing is returned as "visualization" (base64 PNG).
@@ -89,7 +89,7 @@ class DarknetYolo(hubcore.Module):
         per image, boxes best first, corners in the image's pixels.
         """
         check_use_gpu(use_gpu, self.device, self.name)
-        batch_size = check_count(batch_size, "batch_size", upper=MAX_BATCH)
+        batch_size = check_count(batch_size, "batch_size", upper=self.max_batch)
         score_thresh = check_fraction(score_thresh, "score_thresh")
         visualization = check_bool(visualization, "visualization")
         folder = check_output_dir(output_dir) if visualization else None
@@ -128,6 +128,9 @@ class DarknetYolo(hubcore.Module):
         """Detections of HxWx3 uint8 RGB arrays, boxes in each array's pixels."""
         size = self.input_size
         params = NMSParams(score_thresh=score_thresh, iou_thresh=self.iou_thresh)
+        # never larger than the call: a short last batch is padded, but one image with batch_size=64
+        # must not cost 64 network runs
+        batch_size = max(1, min(batch_size, len(arrays)))
         out: list[Detections] = []
         for start in range(0, len(arrays), batch_size):
             chunk = arrays[start:start + batch_size]

@@ -31,6 +31,7 @@ class Yolov3Darknet53Coco2017(DarknetYolo):
 
     weight_inputs = ("weights",)
     input_side = 608
+    max_batch = 16  # a 608x608 batch of 16 already needs several GB of activations
     anchors = COCO_ANCHORS
 
     @cached_property
