@@ -1,76 +1,32 @@
 """Drawing OCR results: the image with its text boxes, beside a white page with the text written in them.
 
-Chinese text needs a CJK font. The first found of: $HUB_OCR_FONT, the usual locations of WenQuanYi,
-Noto CJK, PingFang, Microsoft YaHei and SimHei, then fontconfig's pick for Chinese. Without one the
-text is written with PIL's built-in font, which shows Latin text only (a warning says how to fix it).
+Chinese text needs a CJK font: $HUB_OCR_FONT, else hubcore.fonts' search ($HUB_FONT, the usual
+locations, fontconfig). Without one the text is written with PIL's built-in font (Latin only).
 """
 from __future__ import annotations
 
 import base64
-import os
-import shutil
-import subprocess
 import uuid
-import warnings
-from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
 import cv2
 import numpy as np
 
-_KNOWN_FONTS = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
-    "/System/Library/Fonts/PingFang.ttc",
-    "C:/Windows/Fonts/msyh.ttc",
-    "C:/Windows/Fonts/simhei.ttf",
-)
+FONT_ENV = "HUB_OCR_FONT"
 
 
 def cjk_font_path() -> str | None:
-    """Path of a font with Chinese glyphs, or None (see the module docstring for the search order)."""
-    explicit = os.environ.get("HUB_OCR_FONT")
-    if explicit and Path(explicit).is_file():
-        return explicit
-    return _search_fonts()
+    """Path of a font with Chinese glyphs, or None (see hubcore.fonts for the search order)."""
+    from hubcore.fonts import cjk_font_path as find
 
-
-@lru_cache(maxsize=1)
-def _search_fonts() -> str | None:
-    for path in _KNOWN_FONTS:
-        if Path(path).is_file():
-            return path
-    if shutil.which("fc-match"):
-        try:
-            found = subprocess.run(["fc-match", "-f", "%{file}", ":lang=zh"], capture_output=True, text=True,
-                                   timeout=10, check=False).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            found = ""
-        if found and Path(found).is_file() and Path(found).suffix.lower() in (".ttf", ".ttc", ".otf"):
-            return found
-    return None
+    return find(FONT_ENV)
 
 
 def _font(size: int):  # -> PIL.ImageFont
-    from PIL import ImageFont
+    from hubcore.fonts import cjk_font
 
-    path = cjk_font_path()
-    if path:
-        return _truetype(path, size)
-    warnings.warn("no CJK font found: drawn Chinese text will show as boxes; install one (Debian: `apt-get install "
-                  "fonts-wqy-microhei`) or set HUB_OCR_FONT to a .ttf/.ttc file", stacklevel=3)
-    return ImageFont.load_default(size)
-
-
-@lru_cache(maxsize=64)
-def _truetype(path: str, size: int):  # -> PIL.ImageFont.FreeTypeFont
-    from PIL import ImageFont
-
-    return ImageFont.truetype(path, size)
+    return cjk_font(size, FONT_ENV)
 
 
 def _colour(i: int) -> tuple[int, int, int]:

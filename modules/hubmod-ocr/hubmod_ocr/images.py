@@ -24,31 +24,11 @@ ACCEPTED = ("a file path (str or pathlib.Path), encoded image bytes (JPEG, PNG, 
             "uint8 array (HxWx3 in BGR order as cv2.imread gives, HxW grayscale or HxWx4 BGRA) or a PIL image")
 
 
-def as_list(images: Any, argument: str) -> list[Any]:
-    """One image or a list of them, as a list; a 4-D array is a batch of HxWxC images."""
-    if images is None:
-        return []
-    if isinstance(images, np.ndarray):
-        return list(images) if images.ndim == 4 else [images]
-    if isinstance(images, (list, tuple)):
-        return list(images)
-    if isinstance(images, (str, os.PathLike, bytes, bytearray, memoryview)) or _is_pil(images):
-        return [images]
-    raise InputError(f"{argument}: expected a list of images, each {ACCEPTED}; got {type(images).__name__}")
-
-
 def gather(images: Any, paths: Any, *, images_arg: str = "images", paths_arg: str = "paths") -> list[tuple[Any, str]]:
     """(image, where) for every input: images first, then PaddleHub's paths=[...]; at least one."""
-    items = [(im, f"{images_arg}[{i}]") for i, im in enumerate(as_list(images, images_arg))]
-    path_list = as_list(paths, paths_arg)
-    for i, path in enumerate(path_list):
-        if not isinstance(path, (str, os.PathLike)):
-            raise InputError(f"{paths_arg}[{i}]: expected a file path, got {type(path).__name__}; pass "
-                             f"images in memory through {images_arg}=[...]")
-        items.append((path, f"{paths_arg}[{i}]"))
-    if not items:
-        raise InputError(f"no images given: pass {images_arg}=[...] (each {ACCEPTED}) or {paths_arg}=[file, ...]")
-    return items
+    from hubcore.arguments import gather_images
+
+    return gather_images(images, paths, ACCEPTED, images_arg=images_arg, paths_arg=paths_arg)
 
 
 def load_all(items: Sequence[tuple[Any, str]], max_pixels: int) -> list[np.ndarray]:
