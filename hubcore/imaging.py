@@ -90,14 +90,18 @@ def declared_size(data: bytes) -> tuple[int, int] | None:
         return None
 
 
-def load_rgb(image: Any, where: str) -> np.ndarray:
-    """HxWx3 uint8 RGB array from any accepted image form; InputError naming `where` otherwise."""
+def load_rgb(image: Any, where: str, *, max_pixels: int | None = None) -> np.ndarray:
+    """HxWx3 uint8 RGB array from any accepted image form; InputError naming `where` otherwise.
+
+    max_pixels: a module's own bound on width x height, checked with the side limits on the header,
+    before decoding.
+    """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     if isinstance(image, np.ndarray):
-        return _from_array(image, where)
+        return _from_array(image, where, max_pixels)
     if isinstance(image, Image.Image):
-        check_size(*image.size, where)
+        _check_dimensions(*image.size, where, max_pixels)
         return np.asarray(image.convert("RGB"))
     if isinstance(image, (bytes, bytearray, memoryview)):
         source: Any = io.BytesIO(bytes(image))
@@ -109,7 +113,7 @@ def load_rgb(image: Any, where: str) -> np.ndarray:
         raise InputError(f"{where}: got {type(image).__name__}; pass {ACCEPTED}")
     try:
         with Image.open(source) as img:
-            check_size(*img.size, where)
+            _check_dimensions(*img.size, where, max_pixels)
             return np.asarray(ImageOps.exif_transpose(img).convert("RGB"))  # upright, as cv2.imread reads it
     except InputError:
         raise
@@ -119,9 +123,16 @@ def load_rgb(image: Any, where: str) -> np.ndarray:
         raise InputError(f"{where}: cannot decode the image ({exc}); pass {ACCEPTED}") from None
 
 
-def _from_array(array: np.ndarray, where: str) -> np.ndarray:
+def _check_dimensions(width: int, height: int, where: str, max_pixels: int | None) -> None:
+    if max_pixels is not None and width >= 1 and height >= 1 and width * height > max_pixels:
+        raise InputError(f"{where}: {width}x{height} = {width * height:,} pixels is more than max_pixels="
+                         f"{max_pixels:,}; downscale it first or load the module with a larger max_pixels=")
+    check_size(width, height, where)
+
+
+def _from_array(array: np.ndarray, where: str, max_pixels: int | None = None) -> np.ndarray:
     if array.ndim in (2, 3):
-        check_size(array.shape[1], array.shape[0], where)
+        _check_dimensions(array.shape[1], array.shape[0], where, max_pixels)
     if array.ndim == 2:
         array = np.repeat(array[:, :, None], 3, axis=2)
     if array.ndim != 3 or array.shape[2] not in (3, 4) or min(array.shape[:2]) < 1:
