@@ -207,8 +207,10 @@ def test_image_limits_come_from_the_environment_when_used(monkeypatch):
 
 
 def test_the_server_hands_its_image_limits_to_its_model_processes(monkeypatch):
-    monkeypatch.delenv(imaging.SIDE_ENV, raising=False)
-    monkeypatch.delenv(imaging.ASPECT_ENV, raising=False)
+    # setenv (not delenv) so monkeypatch records the variables and removes what export_image_limits
+    # writes: left in the environment, 4000 px would fail later tests' large images
+    monkeypatch.setenv(imaging.SIDE_ENV, "")
+    monkeypatch.setenv(imaging.ASPECT_ENV, "")
     export_image_limits(Limits(max_image_side=4000, max_image_aspect=7.5))
     assert imaging.size_limits() == (4000, 7.5)
 
